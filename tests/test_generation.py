@@ -1,0 +1,65 @@
+import pytest
+
+from unitlm.base_llm import BaseLLM, format_example
+
+
+def test_batched_generate_shapes(tiny_llm):
+    prompts = [format_example("How many feet are in 3 miles?"), format_example("6 kg in g?")]
+    single = tiny_llm.batched_generate(prompts)
+    assert isinstance(single, list) and len(single) == 2 and all(isinstance(t, str) for t in single)
+    many = tiny_llm.batched_generate(prompts, num_return_sequences=3, temperature=1.0, seed=0)
+    assert len(many) == 2 and all(len(row) == 3 for row in many)
+
+
+def test_greedy_is_deterministic(tiny_llm):
+    prompts = [format_example("Convert 5 gallons to liters.")]
+    assert tiny_llm.batched_generate(prompts) == tiny_llm.batched_generate(prompts)
+
+
+def test_sampling_same_seed_same_output(tiny_llm):
+    prompts = [format_example("Convert 5 gallons to liters.")]
+    a = tiny_llm.batched_generate(prompts, num_return_sequences=2, temperature=1.0, seed=7)
+    b = tiny_llm.batched_generate(prompts, num_return_sequences=2, temperature=1.0, seed=7)
+    assert a == b
+
+
+def test_left_padding_matches_one_at_a_time(tiny_llm):
+    questions = ["Convert 5 gallons to liters.", "How many gram are there per 6 kg and a much longer tail here?", "x"]
+    prompts = [format_example(q) for q in questions]
+    batched = tiny_llm.batched_generate(prompts)
+    alone = [tiny_llm.generate(p) for p in prompts]
+    assert batched == alone
+    assert tiny_llm.tokenizer.padding_side == "left"
+
+
+def test_micro_batches_give_same_result(tiny_llm):
+    prompts = [format_example(f"Convert {i} m to cm.") for i in range(5)]
+    full = tiny_llm.batched_generate(prompts)
+    tiny_llm.micro_batch = 2
+    assert tiny_llm.batched_generate(prompts) == full
+
+
+def test_answer_passes_model_text_through_parser(tiny_llm, monkeypatch):
+    """Whatever the model generates is what answer() parses: no other source of numbers."""
+    monkeypatch.setattr(tiny_llm, "batched_generate", lambda prompts: ["<answer>3 * 7</answer>", "nothing"])
+    assert tiny_llm.answer("a?", "b?")[0] == 21.0
+    import math
+
+    assert math.isnan(tiny_llm.answer("a?", "b?")[1])
+
+
+def test_generation_stops_at_answer_close(tiny_llm, monkeypatch):
+    from unitlm import base_llm
+
+    stop = base_llm._StopOnAnswer(tiny_llm.tokenizer)
+    ids = tiny_llm.tokenizer(["<answer>5</answer>", "<answer>5 ***"], return_tensors="pt", padding=True).input_ids
+    assert stop(ids, None).tolist() == [True, False]
+
+
+def test_model_from_env(tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("UNITLM_MODEL", tiny_model_dir)
+    assert BaseLLM().model_name == tiny_model_dir
+
+
+def test_prompt_is_prefix_of_training_text():
+    assert format_example("q?", "<answer>1</answer>").startswith(format_example("q?"))
