@@ -20,6 +20,7 @@ CASES = [
     ("<answer>6000 grams</answer>", 6000.0),
     ("<answer> 12 </answer><answer>13</answer>", 12.0),
     ("<answer>1,234,567</answer>", 1234567.0),
+    ("<answer>8.8 * 1000 / 10</answ", 880.0),  # generation cut inside the closing tag
 ]
 NAN_CASES = ["", "no tags at all 5", "<answer></answer>", "<answer>abc</answer>", "<answer>1e400</answer>",
              "<answer>1 / 0</answer>", "<<<>>>answer", "<answer>__import__('os').system('x')</answer>"]

@@ -188,7 +188,7 @@ def parse_answer(text: str) -> float:
     match = _ANSWER.search(str(text))
     if match is None:
         return math.nan
-    content = _THOUSANDS.sub("", match.group(1)).strip()
+    content = _THOUSANDS.sub("", match.group(1).split("<")[0]).strip()  # drop a cut-off "</answ"
     try:
         return calc.evaluate(content)
     except ValueError:
@@ -277,8 +277,13 @@ class BaseLLM:
         return self.tokenizer.batch_decode(generated[:, prompt_length:], skip_special_tokens=True)
 
     def answer(self, *questions: str) -> list[float]:
-        prompts = [self.format_prompt(q) for q in questions]
-        return [self.parse_answer(text) for text in self.batched_generate(prompts)]
+        """Parsed answers in question order; NaN for an empty question, which the model is not asked to guess."""
+        asked = [i for i, q in enumerate(questions) if str(q).split()]
+        texts = self.batched_generate([self.format_prompt(questions[i]) for i in asked])
+        answers = [math.nan] * len(questions)
+        for i, text in zip(asked, texts):
+            answers[i] = self.parse_answer(text)
+        return answers
 
 
 DEMO_QUESTIONS = [

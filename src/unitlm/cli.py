@@ -1,8 +1,12 @@
 """The `unitlm` command. It only parses arguments and calls the stage functions.
 
-    unitlm ask "How many feet are in 3.5 miles?" --model sft
+    unitlm ask "How many feet are in 3.5 miles?" --model rft --show-reasoning
     unitlm data generate --n 8000 --seed 0
-    unitlm cot test | unitlm sft train | unitlm sft test
+    unitlm cot test | unitlm sft train | unitlm sft test | unitlm datagen ... | unitlm rft train
+    unitlm pipeline --budget small && unitlm report runs/small
+    unitlm bundle --out handin.zip && unitlm grade handin.zip
+
+`unitlm STAGE --help` shows each stage's own options.
 """
 
 import argparse
@@ -11,28 +15,38 @@ import math
 import sys
 import traceback
 
-# `unitlm STAGE ...` hands the rest of the command line to that stage's own main().
+# `unitlm STAGE ...` hands the rest of the command line to that module's own main(argv):
+# the same function as `python -m unitlm.<module>`, not a copy.
 STAGES = {
     "data": ("units", "generate question splits, or check data files for overlap"),
     "base": ("base_llm", "show the base model's generations on a few questions"),
     "cot": ("cot", "test in-context chain-of-thought prompting"),
     "sft": ("sft", "train or test the SFT adapter"),
+    "datagen": ("datagen", "sample reasoning for train questions, keep the correct ones (RFT data)"),
+    "rft": ("rft", "train or test the RFT adapter"),
+    "bench": ("bench", "time loading, answering and training"),
+    "pipeline": ("pipeline", "every stage end to end into one run folder, resumable"),
+    "report": ("report", "a Markdown report with plots for a run folder"),
+    "bundle": ("bundle", "zip the package and its adapters (under 50 MB) for hand-in"),
+    "grade": ("grade", "score a package or zip with a course grader's checks"),
 }
+MODELS = ("sft", "rft", "cot")
 
-ASK_EXAMPLE = 'example: unitlm ask "How many feet are in 3.5 miles?" --model sft --show-reasoning'
+ASK_EXAMPLE = 'example: unitlm ask "How many feet are in 3.5 miles?" --model rft --show-reasoning'
 
 
 def ask(question: str, model: str, show_reasoning: bool, base: str | None) -> int:
-    from . import cot, sft
-
-    loaders = {"cot": cot.load, "sft": sft.load}
-    llm = loaders[model](model=base)
+    if not question.strip():
+        print("unitlm: the question is empty", file=sys.stderr)
+        return 2
+    llm = importlib.import_module(f"unitlm.{model}").load(model=base)
     text = llm.generate(llm.format_prompt(question))
     value = llm.parse_answer(text)
     if show_reasoning:
         print(text.strip())
     if math.isnan(value):
-        print(f"unitlm: the {model} model gave no answer to {question!r}", file=sys.stderr)
+        hint = "" if show_reasoning else " (--show-reasoning shows what it wrote)"
+        print(f"unitlm: the {model} model gave no answer to {question!r}{hint}", file=sys.stderr)
         return 1
     print(f"{value:.6g}")
     return 0
@@ -44,23 +58,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ask_parser = sub.add_parser("ask", help="answer one question", epilog=ASK_EXAMPLE)
     ask_parser.add_argument("question")
-    ask_parser.add_argument("--model", choices=["sft", "cot"], default="sft")
-    ask_parser.add_argument("--show-reasoning", action="store_true")
+    ask_parser.add_argument("--model", choices=MODELS, default="sft")
+    ask_parser.add_argument("--show-reasoning", action="store_true", help="print the model's text before the number")
     ask_parser.add_argument("--base", default=None, help="base model (HF id, folder, .gguf); default embedded")
     for name, (_, help_text) in STAGES.items():
-        stage = sub.add_parser(name, help=help_text, add_help=False)
-        stage.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after a stage's name is that stage's own (`unitlm sft --help` is sft's help).
+    first = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
+    is_stage = first < len(argv) and argv[first] in STAGES
+    args = build_parser().parse_args(argv[: first + 1] if is_stage else argv)
+    rest = argv[first + 1 :] if is_stage else []
     try:
         if args.command == "ask":
             return ask(args.question, args.model, args.show_reasoning, args.base)
-        module = importlib.import_module(f"unitlm.{STAGES[args.command][0]}")
-        return module.main(args.rest) or 0
+        name = STAGES[args.command][0]
+        try:
+            module = importlib.import_module(f"unitlm.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"unitlm.{name}":
+                raise
+            print(f"unitlm: `unitlm {args.command}` is not in this install (no module unitlm.{name})", file=sys.stderr)
+            return 1
+        return module.main(rest) or 0
     except KeyboardInterrupt:
         print("unitlm: interrupted", file=sys.stderr)
         return 130

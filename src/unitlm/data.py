@@ -8,6 +8,7 @@ The shipped splits carry a sidecar `<split>.tags.json` (unit category, and
 whether the unit pair is unseen in training) so results can be broken down.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -31,13 +32,29 @@ def split_path(split: str) -> Path:
     return SPLITS_DIR / f"{split}.json"
 
 
+def resolve(split_or_path: str | Path) -> Path:
+    return split_path(str(split_or_path)) if str(split_or_path) in SPLITS else Path(split_or_path)
+
+
+def source_name(split_or_path: str | Path) -> str:
+    """How metadata names a data file: the split name, or an absolute path."""
+    return str(split_or_path) if str(split_or_path) in SPLITS else str(Path(split_or_path).resolve())
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 class Dataset:
     def __init__(self, split_or_path: str | Path = "train"):
-        path = split_path(split_or_path) if str(split_or_path) in SPLITS else Path(split_or_path)
+        path = resolve(split_or_path)
         self.path = path
         self.data = read_entries(path)
         tags_path = path.with_suffix(".tags.json")
-        self.tags = json.loads(tags_path.read_text()) if tags_path.is_file() else None
+        try:
+            self.tags = json.loads(tags_path.read_text()) if tags_path.is_file() else None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise DataError(f"{tags_path}: not a JSON file ({error})") from None
         if self.tags is not None and len(self.tags) != len(self.data):
             raise DataError(f"{tags_path}: {len(self.tags)} tags for {len(self.data)} entries")
 
@@ -140,6 +157,7 @@ class BenchmarkResult:
 def benchmark(model, dataset: Dataset, max_question: int | None = None) -> BenchmarkResult:
     """Answer the first `max_question` questions with `model.answer` and score them."""
     entries = dataset.data[:max_question]
+    _warn_on_leakage(model, [entry[0] for entry in entries])
     tags = dataset.tags[: len(entries)] if getattr(dataset, "tags", None) else [None] * len(entries)
     answers = model.answer(*[entry[0] for entry in entries])
     samples = [
@@ -156,6 +174,23 @@ def benchmark(model, dataset: Dataset, max_question: int | None = None) -> Bench
     if samples and result.answer_rate < LOW_ANSWER_RATE:
         _shout_low_answer_rate(result)
     return result
+
+
+def _warn_on_leakage(model, questions: list[str]) -> None:
+    """Warn when evaluated questions were in the adapter's training file (named in its metadata)."""
+    metadata = getattr(model, "metadata", None) or {}
+    name = metadata.get("train_file")
+    if not name or not resolve(name).is_file():
+        return
+    path = resolve(name)
+    if metadata.get("train_file_sha256") not in (None, file_hash(path)):
+        warnings.warn(f"the adapter's train file {path} changed since training; leakage not checked", stacklevel=3)
+        return
+    train = {entry[0] for entry in read_entries(path)}
+    overlap = sum(question in train for question in questions)
+    if overlap:
+        warnings.warn(f"{overlap} of {len(questions)} evaluated questions are in the adapter's train file "
+                      f"{path}: this accuracy measures memory, not generalization", stacklevel=3)
 
 
 def _groups(samples: list[Sample]) -> dict[str, dict[str, float]]:

@@ -5,7 +5,6 @@ rft: reasoning ending in one), so both call `train_adapter` with their own
 targets and `load_adapter` with their own model class.
 """
 
-import hashlib
 import json
 import math
 import os
@@ -102,10 +101,6 @@ def supervised_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits, labels[mask])
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
 def git_commit() -> str | None:
     try:
         return subprocess.run(
@@ -128,6 +123,25 @@ def batches(examples, batch_size: int, rng: random.Random):
     return out
 
 
+def distributed() -> tuple[int, int]:
+    """(world size, rank). Under `torchrun`/`accelerate launch` this joins the process group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return world, int(os.environ.get("RANK", "0"))
+
+
+def is_main_process() -> bool:
+    return distributed()[1] == 0
+
+
+def _average_gradients(params, world: int) -> None:
+    """Data parallelism by hand: every rank steps with the mean gradient, so all ranks stay equal."""
+    for p in params:
+        torch.distributed.all_reduce(p.grad)
+        p.grad /= world
+
+
 def train_adapter(
     pairs: list[tuple[str, str]],
     output_dir: Path,
@@ -142,9 +156,11 @@ def train_adapter(
     from torch.utils.tensorboard import SummaryWriter
 
     quiet_transformers()
+    world, rank = distributed()
     torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
-    model, tokenizer = load_model(config.model)
+    rng = random.Random(config.seed)  # same on every rank: all ranks walk the same batches
+    device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if world > 1 and torch.cuda.is_available() else None
+    model, tokenizer = load_model(config.model, device=device)
     model = lora_model(model, config)
     model.train()
     device = model.device
@@ -158,29 +174,34 @@ def train_adapter(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
     )
     log_dir = Path(log_dir or Path(output_dir).with_name(Path(output_dir).name + "_logs"))
-    writer = SummaryWriter(str(log_dir))
+    writer = SummaryWriter(str(log_dir)) if rank == 0 else None
     plan = []
     while len(plan) < total:
         plan += batches(examples, config.batch_size, rng)
     plan = plan[:total]
     tokens_seen, start = 0, time.time()
-    progress = tqdm(plan, desc="train", unit="step")
+    progress = tqdm(plan, desc="train", unit="step", disable=rank != 0)
     for step, batch_index in enumerate(progress):
-        batch = collate([examples[i] for i in batch_index], tokenizer.pad_token_id)
+        shard = batch_index[rank::world] or batch_index[:1]  # each rank takes its slice of the batch
+        batch = collate([examples[i] for i in shard], tokenizer.pad_token_id)
         batch = {k: v.to(device) for k, v in batch.items()}
         loss = supervised_loss(model, batch)
         loss.backward()
+        if world > 1:
+            _average_gradients(params, world)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens_seen += int(batch["attention_mask"].sum())
-        writer.add_scalar("train/loss", loss.item(), step)
-        writer.add_scalar("train/learning_rate", schedule.get_last_lr()[0], step)
+        tokens_seen += int(batch["attention_mask"].sum()) * world
+        if writer:
+            writer.add_scalar("train/loss", loss.item(), step)
+            writer.add_scalar("train/learning_rate", schedule.get_last_lr()[0], step)
         progress.set_postfix(loss=f"{loss.item():.3f}")
     elapsed = time.time() - start
-    writer.add_scalar("train/tokens_per_second", tokens_seen / max(elapsed, 1e-9), total)
-    writer.close()
+    if writer:
+        writer.add_scalar("train/tokens_per_second", tokens_seen / max(elapsed, 1e-9), total)
+        writer.close()
     metadata = {
         **metadata,
         "base_model": config.model or _default_name(),
@@ -194,8 +215,12 @@ def train_adapter(
         "git_commit": git_commit(),
         "torch": torch.__version__,
         "device": str(device),
+        "processes": world,
     }
-    save_adapter(model, Path(output_dir), metadata)
+    if rank == 0:
+        save_adapter(model, Path(output_dir), metadata)
+    if world > 1:
+        torch.distributed.barrier()
     model.eval()
     return model, tokenizer
 
@@ -212,12 +237,24 @@ def save_adapter(model, output_dir: Path, metadata: dict) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
     model.save_pretrained(tmp)
     (tmp / METADATA).write_text(json.dumps(metadata, indent=1))
-    old = output_dir.with_name(f".{output_dir.name}.old")
+    old = _previous(output_dir)
+    if not output_dir.exists() and old.exists():  # an earlier save died between its two renames
+        os.replace(old, output_dir)
     shutil.rmtree(old, ignore_errors=True)
     if output_dir.exists():
         os.replace(output_dir, old)
     os.replace(tmp, output_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _previous(output_dir: Path) -> Path:
+    return output_dir.with_name(f".{output_dir.name}.old")
+
+
+def adapter_dir(path: Path) -> Path:
+    """`path`, or the last good adapter at `.NAME.old` when a save was killed between its two renames."""
+    path, old = Path(path), _previous(Path(path))
+    return old if not path.exists() and (old / "adapter_config.json").is_file() else path
 
 
 def update_metadata(output_dir: Path, **fields) -> None:
@@ -245,6 +282,7 @@ def attach_adapter(llm, path: Path, make_command: str):
     """Check the adapter's metadata against `llm`, then merge the adapter into its weights."""
     from peft import PeftModel
 
+    path = adapter_dir(path)
     metadata = read_metadata(path, make_command)
     if metadata.get("base_model") != llm.model_name:
         raise AdapterError(

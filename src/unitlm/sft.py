@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .base_llm import BaseLLM
-from .data import Dataset, benchmark
-from .finetune import TrainConfig, attach_adapter, file_hash, train_adapter, update_metadata
+from .data import Dataset, benchmark, file_hash, source_name
+from .finetune import TrainConfig, attach_adapter, is_main_process, train_adapter, update_metadata
 from .options import add_flags, from_flags
 from .units import number, value_in_question
 
@@ -30,6 +30,7 @@ class SFTConfig(TrainConfig):
     train_file: str = "train"
     output_dir: str = str(MODEL_DIR)
     answer_format: str = "expr"  # expr | bare
+    eval_questions: int | None = None  # valid questions scored after training (None: all)
 
 
 def answer_target(question: str, answer: float, reasoning: str | None, answer_format: str = "expr") -> str:
@@ -53,17 +54,19 @@ def answer_target(question: str, answer: float, reasoning: str | None, answer_fo
 
 
 class SFTModel(BaseLLM):
-    max_new_tokens = 32
+    max_new_tokens = 40
 
 
 def train_model(config: SFTConfig) -> SFTModel:
     entries = Dataset(config.train_file).data[: config.max_examples]
     pairs = [(e[0], answer_target(e[0], e[1], e[2] if len(e) > 2 else None, config.answer_format)) for e in entries]
     path = Dataset(config.train_file).path
-    metadata = {"stage": "sft", "train_file": str(path), "train_file_sha256": file_hash(path),
+    metadata = {"stage": "sft", "train_file": source_name(config.train_file), "train_file_sha256": file_hash(path),
                 "answer_format": config.answer_format, "command": MAKE_COMMAND}
     train_adapter(pairs, Path(config.output_dir), config, metadata)
-    result = test_model(config.output_dir)
+    if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
+        return None
+    result = test_model(config.output_dir, max_question=config.eval_questions)
     update_metadata(Path(config.output_dir), valid_accuracy=result.accuracy, valid_answer_rate=result.answer_rate)
     return result
 

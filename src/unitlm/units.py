@@ -224,20 +224,21 @@ _TEMPERATURE = {  # (from, to): (fact, expression with {v})
 
 
 def expression(value: float, source: Unit, target: Unit) -> tuple[str, str]:
-    """(facts, expression): the gold reasoning's stated factors and the arithmetic they imply."""
+    """(facts, expression): the gold reasoning's stated factors and the arithmetic they imply.
+
+    Always both factors, even the base unit's 1: one shape for every pair is
+    easier to learn than knowing when to leave a factor out.
+
+    >>> expression(7, BY_NAME["hectare"], BY_NAME["square meter"])
+    ('1 hectare = 10000 square meter. 1 square meter = 1 square meter.', '7 * 10000 / 1')
+    """
     v = number(value)
     if source.category == "temperature":
         fact, template = _TEMPERATURE[(source.name, target.name)]
         return fact, template.format(v=v)
     base = BASE[source.category]
-    facts, expr = [], v
-    if source.name != base:
-        facts.append(f"1 {source.name} = {number(factor(source))} {base}.")
-        expr += f" * {number(factor(source))}"
-    if target.name != base:
-        facts.append(f"1 {target.name} = {number(factor(target))} {base}.")
-        expr += f" / {number(factor(target))}"
-    return " ".join(facts), expr
+    a, b = number(factor(source)), number(factor(target))
+    return f"1 {source.name} = {a} {base}. 1 {target.name} = {b} {base}.", f"{v} * {a} / {b}"
 
 
 def reasoning(value: float, source: Unit, target: Unit) -> str:
@@ -381,10 +382,14 @@ def all_pairs() -> list[tuple[Unit, Unit]]:
 
 
 def split_pairs(seed: int, unseen_share: float = 0.08):
-    """(pairs for every split, pairs kept for test only)."""
+    """(pairs for every split, pairs kept for test only).
+
+    Temperature pairs are never held out: each has its own formula, not two factors to combine.
+    """
     pairs = all_pairs()
+    candidates = [i for i, (a, _) in enumerate(pairs) if a.category != "temperature"]
     rng = random.Random(f"pairs-{seed}")
-    held = set(rng.sample(range(len(pairs)), int(len(pairs) * unseen_share)))
+    held = set(rng.sample(candidates, int(len(pairs) * unseen_share)))
     return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
 
 
@@ -398,9 +403,14 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0) -> dict[str, list[
 
     def draw(pairs, count):
         nonlocal template_cycle
+        by_category: dict[str, list] = {}
+        for pair in pairs:
+            by_category.setdefault(pair[0].category, []).append(pair)
+        categories = sorted(by_category)
         out = []
         while len(out) < count:
-            source, target = rng.choice(pairs)
+            # Category first, then a pair: temperature (6 pairs) is asked as often as volume (200).
+            source, target = rng.choice(by_category[rng.choice(categories)])
             template = TEMPLATES[template_cycle % len(TEMPLATES)]
             template_cycle += 1
             example = make_example(rng, source, target, template)
@@ -492,3 +502,7 @@ def main(argv=None):
     if len(problems) > 50:
         print(f"... and {len(problems) - 50} more")
     return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

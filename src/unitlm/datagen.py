@@ -1,0 +1,155 @@
+"""Rejection sampling: sample K reasoning completions per train question, keep the correct ones.
+
+    python -m unitlm.datagen runs/rft_data.json                    # policy: the RFT adapter
+    python -m unitlm.datagen runs/cot_data.json --policy cot --oversample 16
+
+The reward is the benchmark's own rule (`data.is_answer_valid`). Questions with
+no correct sample are dropped; distinct correct reasonings (by the numbers and
+operations they use) are all kept. Progress is saved after every chunk, so an
+interrupted run resumes where it stopped.
+"""
+
+import argparse
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .base_llm import parse_answer
+from .data import Dataset, is_answer_valid, write_json_atomic
+from .options import add_flags, from_flags
+
+_SIGNATURE = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?|[*/+-]")
+
+
+@dataclass
+class DatagenConfig:
+    out: str = "runs/rft_data.json"
+    policy: str = "rft"  # rft: sample from the RFT adapter (round k -> round k+1); cot: in-context prompting
+    adapter: str | None = None  # adapter folder for policy rft (default: the package's rft_model)
+    model: str | None = None  # base model (default: embedded)
+    train_file: str = "train"
+    max_questions: int | None = 1500
+    skip_questions: int = 0  # start at this train question (e.g. past those the policy was trained on)
+    oversample: int = 10
+    temperature: float = 0.7
+    keep_per_question: int = 3
+    chunk: int = 32  # questions per saved step
+    seed: int = 0
+
+
+def signature(text: str) -> tuple[str, ...]:
+    """What makes two reasonings different: the numbers and operations they use.
+
+    >>> signature("1 mile = 1609.34 meter. <answer>3 * 1609.34</answer>")
+    ('1', '1609.34', '3', '*', '1609.34')
+    """
+    return tuple(_SIGNATURE.findall(text))
+
+
+def keep_correct(completions: list[str], answer: float, limit: int) -> list[str]:
+    """Distinct correct completions, cut after their answer closes."""
+    kept, seen = [], set()
+    for text in completions:
+        if "</answer>" not in text or not is_answer_valid(parse_answer(text), answer):
+            continue
+        reasoning = text[: text.index("</answer>") + len("</answer>")].strip()
+        key = signature(reasoning)
+        if key not in seen:
+            seen.add(key)
+            kept.append(reasoning)
+    return kept[:limit]
+
+
+def load_policy(config: DatagenConfig):
+    if config.policy == "cot":
+        from . import cot
+
+        return cot.load(model=config.model)
+    if config.policy == "rft":
+        from . import rft
+
+        return rft.load(config.adapter or rft.MODEL_DIR, model=config.model)
+    raise ValueError(f"unknown policy {config.policy!r}: use rft or cot")
+
+
+def _progress_path(out: Path) -> Path:
+    return out.with_name(out.name + ".partial.jsonl")
+
+
+def _done_chunks(progress: Path) -> dict[int, dict]:
+    done = {}
+    if progress.is_file():
+        for line in progress.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a kill: that chunk is redone
+                continue
+            done[record["chunk"]] = record
+    return done
+
+
+def generate_data(config: DatagenConfig, policy=None) -> dict:
+    """Sample, filter, write `config.out` and `<out>.stats.json`; returns the stats."""
+    out = Path(config.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    entries = Dataset(config.train_file).data[config.skip_questions :][: config.max_questions]
+    chunks = [entries[i : i + config.chunk] for i in range(0, len(entries), config.chunk)]
+    progress = _progress_path(out)
+    done = _done_chunks(progress)
+    policy = policy or load_policy(config)
+    with progress.open("a") as log:
+        for index in tqdm(range(len(chunks)), desc="datagen", unit="chunk", initial=0):
+            if index in done:
+                continue
+            chunk = chunks[index]
+            samples = policy.batched_generate(
+                [policy.format_prompt(e[0]) for e in chunk],
+                num_return_sequences=config.oversample,
+                temperature=config.temperature,
+                seed=config.seed * 100_003 + index,
+            )
+            kept = [keep_correct(s, e[1], config.keep_per_question) for e, s in zip(chunk, samples)]
+            record = {
+                "chunk": index,
+                "samples": sum(len(s) for s in samples),
+                "correct": sum(is_answer_valid(parse_answer(t), e[1]) for e, s in zip(chunk, samples) for t in s),
+                "kept": [[e[0], e[1], r] for e, k in zip(chunk, kept) for r in k],
+                "solved": sum(bool(k) for k in kept),
+                "questions": len(chunk),
+            }
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            done[index] = record
+    records = [done[i] for i in range(len(chunks))]
+    data = [entry for record in records for entry in record["kept"]]
+    stats = {
+        "questions": sum(r["questions"] for r in records),
+        "success_rate": sum(r["solved"] for r in records) / max(1, sum(r["questions"] for r in records)),
+        "acceptance_rate": sum(r["correct"] for r in records) / max(1, sum(r["samples"] for r in records)),
+        "entries": len(data),
+        "config": asdict(config),
+    }
+    write_json_atomic(out, data)
+    write_json_atomic(out.with_name(out.stem + ".stats.json"), stats)
+    progress.unlink()
+    print(f"datagen: {stats['entries']} entries from {stats['questions']} questions; "
+          f"success rate {stats['success_rate']:.3f}, acceptance rate {stats['acceptance_rate']:.3f} -> {out}")
+    return stats
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="example: python -m unitlm.datagen runs/rft_data.json --oversample 10")
+    parser.add_argument("out_file", nargs="?", help="output JSON (same as --out)")
+    add_flags(parser, DatagenConfig)
+    args = parser.parse_args(argv)
+    if args.out_file:
+        args.out = args.out_file
+    generate_data(from_flags(args, DatagenConfig))
+
+
+if __name__ == "__main__":
+    main()

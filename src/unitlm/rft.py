@@ -1,0 +1,90 @@
+"""Rejection-sampling fine-tuning: LoRA on question -> reasoning -> <answer>EXPR</answer>.
+
+    python -m unitlm.rft train --data train               # round 0: the generator's gold reasoning
+    python -m unitlm.datagen runs/rft_data.json           # sample from it, keep what is correct
+    python -m unitlm.rft train --data runs/rft_data.json  # round 1: train on the kept samples
+    python -m unitlm.rft test
+
+The reasoning states the factors it uses ("1 gallon = 3.78541 liter.") and
+ends in an expression the calculator evaluates; the reward checks only the
+final number (`data.is_answer_valid`).
+"""
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base_llm import BaseLLM
+from .data import Dataset, benchmark, file_hash, source_name
+from .finetune import TrainConfig, attach_adapter, is_main_process, train_adapter, update_metadata
+from .options import add_flags, from_flags
+
+MODEL_DIR = Path(__file__).parent / "rft_model"
+MAKE_COMMAND = "python -m unitlm.rft train (see the README's RFT recipe)"
+
+
+@dataclass
+class RFTConfig(TrainConfig):
+    data_file: str = "train"  # [question, answer, reasoning] JSON, or a split name
+    output_dir: str = str(MODEL_DIR)
+    gold_examples: int = 0  # also train on this many gold-reasoning examples of the train split
+    eval_questions: int | None = None  # valid questions scored after training (None: all)
+
+
+class RFTModel(BaseLLM):
+    max_new_tokens = 80  # two stated factors and the expression: 49 tokens on average, 75 at most in train
+
+
+def reasoning_pairs(entries: list[list]) -> list[tuple[str, str]]:
+    """(question, reasoning) for entries that carry a reasoning ending in an answer."""
+    pairs = [(e[0], e[2].strip()) for e in entries if len(e) > 2 and "</answer>" in e[2]]
+    assert pairs, "no [question, answer, reasoning] entries with <answer>...</answer> to train on"
+    return pairs
+
+
+def train_model(config: RFTConfig):
+    dataset = Dataset(config.data_file)
+    pairs = reasoning_pairs(dataset.data)[: config.max_examples]
+    if config.gold_examples:
+        seen = {question for question, _ in pairs}
+        gold = [p for p in reasoning_pairs(Dataset("train").data) if p[0] not in seen]
+        pairs += gold[: config.gold_examples]
+    metadata = {"stage": "rft", "train_file": source_name(config.data_file), "train_file_sha256": file_hash(dataset.path),
+                "command": MAKE_COMMAND}
+    train_adapter(pairs, Path(config.output_dir), config, metadata)
+    if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
+        return None
+    result = test_model(config.output_dir, max_question=config.eval_questions)
+    update_metadata(Path(config.output_dir), valid_accuracy=result.accuracy, valid_answer_rate=result.answer_rate)
+    return result
+
+
+def load(path: str | Path = MODEL_DIR, model: str | None = None) -> RFTModel:
+    return attach_adapter(RFTModel(model), Path(path), MAKE_COMMAND)
+
+
+def test_model(path: str | Path = MODEL_DIR, split: str = "valid", max_question: int | None = None):
+    result = benchmark(load(path), Dataset(split), max_question)
+    print(f"rft on {split}: {result.summary()}")
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train the RFT adapter", epilog="example: python -m unitlm.rft train --data runs/rft_data.json")
+    add_flags(train, RFTConfig)
+    train.add_argument("--data", dest="data_file", default=RFTConfig.data_file, help="alias of --data-file")
+    test = sub.add_parser("test", help="accuracy and answer rate on a split", epilog="example: python -m unitlm.rft test --split test")
+    test.add_argument("--path", default=str(MODEL_DIR))
+    test.add_argument("--split", default="valid")
+    test.add_argument("--max-question", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        train_model(from_flags(args, RFTConfig))
+    else:
+        test_model(args.path, args.split, args.max_question)
+
+
+if __name__ == "__main__":
+    main()
