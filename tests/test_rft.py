@@ -94,3 +94,34 @@ def test_rft_save_load_round_trip(tiny_model_dir, tmp_path):
     assert len(model.answer("Convert 2 km to m.")) == 1
     with pytest.raises(finetune.AdapterError, match="rft train"):
         rft.load(tmp_path / "none", model=tiny_model_dir)
+
+
+def test_datagen_refuses_to_resume_other_settings(tmp_path, train_file):
+    path, answers = train_file
+    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), oversample=4, chunk=3, max_questions=None)
+    first = StubPolicy(fail_after=1)
+    first.answers = answers
+    with pytest.raises(KeyboardInterrupt):
+        generate_data(config, first)
+    other = StubPolicy()
+    other.answers = answers
+    config.oversample = 2
+    with pytest.raises(ValueError, match="other settings"):
+        generate_data(config, other)
+
+
+def test_next_round_continues_previous_adapter(tiny_model_dir, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    pairs = [(f"Convert {i} km to m.", f"1 kilometer = 1000 meter. <answer>{i} * 1000</answer>") for i in range(1, 9)]
+    round0 = tmp_path / "round0"
+    finetune.train_adapter(pairs, round0, finetune.TrainConfig(model=tiny_model_dir, epochs=1, batch_size=4), {"stage": "rft"})
+    config = finetune.TrainConfig(model=tiny_model_dir, epochs=0.01, batch_size=1, learning_rate=1e-12,
+                                  init_adapter=str(round0))
+    finetune.train_adapter(pairs, tmp_path / "round1", config, {"stage": "rft"})
+    before = load_file(round0 / "adapter_model.safetensors")
+    after = load_file(tmp_path / "round1" / "adapter_model.safetensors")
+    assert before.keys() == after.keys()
+    assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in before), "round 1 did not start from round 0"
+    assert any(v.abs().sum() > 0 for k, v in before.items() if "lora_B" in k)

@@ -31,11 +31,11 @@ class DatagenConfig:
     adapter: str | None = None  # adapter folder for policy rft (default: the package's rft_model)
     model: str | None = None  # base model (default: embedded)
     train_file: str = "train"
-    max_questions: int | None = 1500
+    max_questions: int | None = 320  # 10 samples each: about 10 minutes on 2 CPU cores
     skip_questions: int = 0  # start at this train question (e.g. past those the policy was trained on)
     oversample: int = 10
     temperature: float = 0.7
-    keep_per_question: int = 3
+    keep_per_question: int = 2
     chunk: int = 32  # questions per saved step
     seed: int = 0
 
@@ -79,15 +79,22 @@ def _progress_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial.jsonl")
 
 
-def _done_chunks(progress: Path) -> dict[int, dict]:
+def _done_chunks(progress: Path, config: DatagenConfig) -> dict[int, dict]:
+    """Chunks an interrupted run finished; its settings must be these, or its samples would mix in."""
     done = {}
-    if progress.is_file():
-        for line in progress.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a kill: that chunk is redone
-                continue
-            done[record["chunk"]] = record
+    if not progress.is_file():
+        progress.write_text(json.dumps({"config": asdict(config)}) + "\n")
+        return done
+    lines = progress.read_text().splitlines()
+    if not lines or json.loads(lines[0]).get("config") != asdict(config):
+        raise ValueError(f"{progress} holds an interrupted run with other settings; "
+                         "rerun with those settings to resume, or delete it to start over")
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a kill: that chunk is redone
+            continue
+        done[record["chunk"]] = record
     return done
 
 
@@ -98,7 +105,7 @@ def generate_data(config: DatagenConfig, policy=None) -> dict:
     entries = Dataset(config.train_file).data[config.skip_questions :][: config.max_questions]
     chunks = [entries[i : i + config.chunk] for i in range(0, len(entries), config.chunk)]
     progress = _progress_path(out)
-    done = _done_chunks(progress)
+    done = _done_chunks(progress, config)
     policy = policy or load_policy(config)
     with progress.open("a") as log:
         for index in tqdm(range(len(chunks)), desc="datagen", unit="chunk", initial=0):

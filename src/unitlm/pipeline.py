@@ -34,6 +34,7 @@ class Budget:
     sft_examples: int | None = None
     rft_gold_examples: int | None = None  # round 0: gold-reasoning examples
     rft_mix_gold: int | None = None  # round 1: gold examples mixed into the kept samples
+    rft_learning_rate: float | None = None  # round 1 continues round 0's adapter, gently
     datagen_questions: int | None = None
     datagen_skip: int | None = None  # train questions to skip: those round 0 trained on
     datagen_oversample: int | None = None
@@ -42,10 +43,11 @@ class Budget:
 
 BUDGETS = {
     # Sized from measured step times to finish in about 15 minutes on 2 CPU cores; time it before quoting it.
-    "small": Budget(eval_questions=100, sft_examples=1024, rft_gold_examples=1024, rft_mix_gold=512,
-                    datagen_questions=192, datagen_skip=1024, datagen_oversample=8, adapters_in_run=True),
+    "small": Budget(eval_questions=100, sft_examples=1024, rft_gold_examples=1024, datagen_questions=192,
+                    datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4, adapters_in_run=True),
     # The recipe of the shipped adapters, written to the package folders (see the README).
-    "full": Budget(rft_gold_examples=3000, rft_mix_gold=3000, datagen_skip=3000, eval_questions=None),
+    "full": Budget(rft_gold_examples=4000, datagen_skip=4000, rft_learning_rate=1e-4,
+                   eval_questions=None),
 }
 
 
@@ -108,7 +110,9 @@ def stage_rft(run: Path, budget: Budget, earlier: dict) -> dict:
     from . import rft
 
     config = rft.RFTConfig(**_set(data_file=earlier["datagen"]["out"], output_dir=_in_run(run, budget, "rft_model"),
-                                  gold_examples=budget.rft_mix_gold, eval_questions=budget.eval_questions))
+                                  gold_examples=budget.rft_mix_gold, eval_questions=budget.eval_questions,
+                                  init_adapter=earlier["rft_gold"]["output_dir"],
+                                  learning_rate=budget.rft_learning_rate))
     valid = rft.train_model(config)
     result = rft.test_model(config.output_dir, budget.eval_split, budget.eval_questions)
     record = report.write_result(run, "rft", result, budget.eval_split, log_dir=f"{config.output_dir}_logs")
