@@ -66,3 +66,23 @@ def test_breakdown_by_category(stub_model):
     assert result.accuracy == 1.0
     assert any(name.startswith("category/") for name in result.by_group)
     assert not math.isnan(result.answer_rate)
+
+
+def test_benchmark_warns_when_questions_were_trained_on(tmp_path, stub_model):
+    train = tmp_path / "train.json"
+    train.write_text(json.dumps([["q1", 10], ["q9", 90]]))
+    evaluated = tmp_path / "eval.json"
+    evaluated.write_text(json.dumps([["q1", 10], ["q2", 20]]))
+    model = stub_model({"q1": "<answer>10</answer>", "q2": "<answer>20</answer>"})
+    model.metadata = {"train_file": str(train), "train_file_sha256": data.file_hash(train)}
+    with pytest.warns(UserWarning, match="1 of 2 evaluated questions are in the adapter's train file"):
+        benchmark(model, Dataset(evaluated))
+
+
+def test_units_check_command_reports_overlap(tmp_path, capsys):
+    from unitlm import units
+
+    (tmp_path / "a.json").write_text(json.dumps([["q1", 1]]))
+    (tmp_path / "b.json").write_text(json.dumps([["q1", 1]]))
+    assert units.main(["check", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 1
+    assert "overlap" in capsys.readouterr().out

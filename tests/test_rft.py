@@ -125,3 +125,26 @@ def test_next_round_continues_previous_adapter(tiny_model_dir, tmp_path):
     assert before.keys() == after.keys()
     assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in before), "round 1 did not start from round 0"
     assert any(v.abs().sum() > 0 for k, v in before.items() if "lora_B" in k)
+
+
+def test_datagen_shards_across_processes_and_merges(tmp_path, train_file, monkeypatch):
+    """Two ranks (run one after the other here) each take every second chunk; rank 0 merges."""
+    path, answers = train_file
+    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), oversample=4, chunk=3, max_questions=None)
+    monkeypatch.setattr(datagen, "torch_barrier", lambda: None)
+    calls = []
+    for rank in (1, 0):
+        monkeypatch.setattr(finetune, "distributed", lambda rank=rank: (2, rank))
+        policy = StubPolicy()
+        policy.answers = answers
+        result = generate_data(config, policy)
+        calls.append(policy.calls)
+        assert (result is None) == (rank == 1)
+    assert calls == [2, 2]  # 4 chunks split evenly
+    sharded = json.loads((tmp_path / "out.json").read_text())
+    monkeypatch.setattr(finetune, "distributed", lambda: (1, 0))
+    single = StubPolicy()
+    single.answers = answers
+    generate_data(DatagenConfig(**{**config.__dict__, "out": str(tmp_path / "one.json")}), single)
+    assert sharded == json.loads((tmp_path / "one.json").read_text())
+    assert not list(tmp_path.glob("*.partial*"))

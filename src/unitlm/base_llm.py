@@ -54,8 +54,8 @@ def cache_root() -> Path:
 
 
 def pick_device() -> str:
-    if torch.cuda.is_available():
-        return "cuda"
+    if torch.cuda.is_available():  # under torchrun, each process its own GPU
+        return f"cuda:{os.environ['LOCAL_RANK']}" if "LOCAL_RANK" in os.environ else "cuda"
     if torch.backends.mps.is_available():
         return "mps"
     return "cpu"
@@ -66,7 +66,7 @@ def pick_dtype(device: str) -> torch.dtype:
 
     Measured on the 2-core AVX512-BF16 CPU: see `benchmarks/` and the README.
     """
-    if device == "cuda":
+    if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device == "cpu" and os.environ.get("UNITLM_CPU_DTYPE", "bf16") == "bf16" and _cpu_has_bf16():
         return torch.bfloat16

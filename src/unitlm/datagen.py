@@ -75,8 +75,14 @@ def load_policy(config: DatagenConfig):
     raise ValueError(f"unknown policy {config.policy!r}: use rft or cot")
 
 
-def _progress_path(out: Path) -> Path:
-    return out.with_name(out.name + ".partial.jsonl")
+def _progress_path(out: Path, rank: int, world: int) -> Path:
+    return out.with_name(out.name + (f".partial.rank{rank}.jsonl" if world > 1 else ".partial.jsonl"))
+
+
+def torch_barrier() -> None:
+    import torch.distributed
+
+    torch.distributed.barrier()
 
 
 def _done_chunks(progress: Path, config: DatagenConfig) -> dict[int, dict]:
@@ -99,18 +105,24 @@ def _done_chunks(progress: Path, config: DatagenConfig) -> dict[int, dict]:
 
 
 def generate_data(config: DatagenConfig, policy=None) -> dict:
-    """Sample, filter, write `config.out` and `<out>.stats.json`; returns the stats."""
+    """Sample, filter, write `config.out` and `<out>.stats.json`; returns the stats.
+
+    Under `torchrun` each process takes every WORLD_SIZE-th chunk (the seeds depend
+    on the chunk alone, so the data equals a one-process run) and rank 0 merges.
+    """
+    from .finetune import distributed
+
+    world, rank = distributed()
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     entries = Dataset(config.train_file).data[config.skip_questions :][: config.max_questions]
     chunks = [entries[i : i + config.chunk] for i in range(0, len(entries), config.chunk)]
-    progress = _progress_path(out)
+    progress = _progress_path(out, rank, world)
     done = _done_chunks(progress, config)
-    policy = policy or load_policy(config)
+    mine = [index for index in range(len(chunks)) if index % world == rank and index not in done]
+    policy = (policy or load_policy(config)) if mine else policy
     with progress.open("a") as log:
-        for index in tqdm(range(len(chunks)), desc="datagen", unit="chunk", initial=0):
-            if index in done:
-                continue
+        for index in tqdm(mine, desc="datagen", unit="chunk", disable=rank != 0):
             chunk = chunks[index]
             samples = policy.batched_generate(
                 [policy.format_prompt(e[0]) for e in chunk],
@@ -130,6 +142,12 @@ def generate_data(config: DatagenConfig, policy=None) -> dict:
             log.write(json.dumps(record) + "\n")
             log.flush()
             done[index] = record
+    if world > 1:
+        torch_barrier()
+        if rank != 0:
+            return None
+        for other in range(1, world):
+            done.update(_done_chunks(_progress_path(out, other, world), config))
     records = [done[i] for i in range(len(chunks))]
     data = [entry for record in records for entry in record["kept"]]
     stats = {
@@ -141,7 +159,8 @@ def generate_data(config: DatagenConfig, policy=None) -> dict:
     }
     write_json_atomic(out, data)
     write_json_atomic(out.with_name(out.stem + ".stats.json"), stats)
-    progress.unlink()
+    for other in range(world):
+        _progress_path(out, other, world).unlink()
     print(f"datagen: {stats['entries']} entries from {stats['questions']} questions; "
           f"success rate {stats['success_rate']:.3f}, acceptance rate {stats['acceptance_rate']:.3f} -> {out}")
     return stats

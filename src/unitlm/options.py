@@ -22,3 +22,12 @@ def add_flags(parser: argparse.ArgumentParser, config_class) -> None:
 
 def from_flags(args: argparse.Namespace, config_class):
     return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})
+
+
+def add_test_command(sub, stage: str, model_dir) -> None:
+    """`STAGE test [--path D] [--split S] [--max-question N]`, the same for every trained stage."""
+    test = sub.add_parser("test", help="accuracy and answer rate on a split",
+                          epilog=f"example: python -m unitlm.{stage} test --split test")
+    test.add_argument("--path", default=str(model_dir), help="adapter folder (default: %(default)s)")
+    test.add_argument("--split", default="valid", help="split name or data file (default: %(default)s)")
+    test.add_argument("--max-question", type=int, default=None, help="score only the first N questions")

@@ -46,7 +46,7 @@ BUDGETS = {
     "small": Budget(eval_questions=100, sft_examples=1024, rft_gold_examples=1024, datagen_questions=192,
                     datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4, adapters_in_run=True),
     # The recipe of the shipped adapters, written to the package folders (see the README).
-    "full": Budget(rft_gold_examples=4000, datagen_skip=4000, rft_learning_rate=1e-4,
+    "full": Budget(rft_gold_examples=7000, datagen_skip=7000, rft_learning_rate=1e-4,
                    eval_questions=None),
 }
 

@@ -1,9 +1,11 @@
 """Rejection-sampling fine-tuning: LoRA on question -> reasoning -> <answer>EXPR</answer>.
 
-    python -m unitlm.rft train --data train               # round 0: the generator's gold reasoning
-    python -m unitlm.datagen runs/rft_data.json           # sample from it, keep what is correct
-    python -m unitlm.rft train --data runs/rft_data.json  # round 1: train on the kept samples
-    python -m unitlm.rft test
+    # round 0: the generator's gold reasoning; then sample from it and keep what is correct
+    python -m unitlm.rft train --data train --max-examples 7000 --output-dir runs/full/rft_gold_model
+    python -m unitlm.datagen runs/full/rft_data.json --adapter runs/full/rft_gold_model --skip-questions 7000
+    # round 1: continue round 0 on the kept samples, into the package's rft_model
+    python -m unitlm.rft train --data runs/full/rft_data.json --init-adapter runs/full/rft_gold_model --learning-rate 1e-4
+    python -m unitlm.rft test --split test
 
 The reasoning states the factors it uses ("1 gallon = 3.78541 liter.") and
 ends in an expression the calculator evaluates; the reward checks only the
@@ -16,8 +18,8 @@ from pathlib import Path
 
 from .base_llm import BaseLLM
 from .data import Dataset, benchmark, file_hash, source_name
-from .finetune import TrainConfig, attach_adapter, is_main_process, train_adapter, update_metadata
-from .options import add_flags, from_flags
+from .finetune import TrainConfig, attach_adapter, train_and_evaluate
+from .options import add_flags, add_test_command, from_flags
 
 MODEL_DIR = Path(__file__).parent / "rft_model"
 MAKE_COMMAND = "python -m unitlm.rft train (see the README's RFT recipe)"
@@ -28,7 +30,6 @@ class RFTConfig(TrainConfig):
     data_file: str = "train"  # [question, answer, reasoning] JSON, or a split name
     output_dir: str = str(MODEL_DIR)
     gold_examples: int = 0  # also train on this many gold-reasoning examples of the train split
-    eval_questions: int | None = None  # valid questions scored after training (None: all)
 
 
 class RFTModel(BaseLLM):
@@ -51,12 +52,7 @@ def train_model(config: RFTConfig):
         pairs += gold[: config.gold_examples]
     metadata = {"stage": "rft", "train_file": source_name(config.data_file), "train_file_sha256": file_hash(dataset.path),
                 "command": MAKE_COMMAND}
-    train_adapter(pairs, Path(config.output_dir), config, metadata)
-    if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
-        return None
-    result = test_model(config.output_dir, max_question=config.eval_questions)
-    update_metadata(Path(config.output_dir), valid_accuracy=result.accuracy, valid_answer_rate=result.answer_rate)
-    return result
+    return train_and_evaluate(pairs, config, metadata, test_model)
 
 
 def load(path: str | Path = MODEL_DIR, model: str | None = None) -> RFTModel:
@@ -75,10 +71,7 @@ def main(argv=None):
     train = sub.add_parser("train", help="train the RFT adapter", epilog="example: python -m unitlm.rft train --data runs/rft_data.json")
     add_flags(train, RFTConfig)
     train.add_argument("--data", dest="data_file", default=RFTConfig.data_file, help="alias of --data-file")
-    test = sub.add_parser("test", help="accuracy and answer rate on a split", epilog="example: python -m unitlm.rft test --split test")
-    test.add_argument("--path", default=str(MODEL_DIR))
-    test.add_argument("--split", default="valid")
-    test.add_argument("--max-question", type=int, default=None)
+    add_test_command(sub, "rft", MODEL_DIR)
     args = parser.parse_args(argv)
     if args.command == "train":
         train_model(from_flags(args, RFTConfig))

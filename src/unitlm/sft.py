@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .base_llm import BaseLLM
 from .data import Dataset, benchmark, file_hash, source_name
-from .finetune import TrainConfig, attach_adapter, is_main_process, train_adapter, update_metadata
-from .options import add_flags, from_flags
+from .finetune import TrainConfig, attach_adapter, train_and_evaluate
+from .options import add_flags, add_test_command, from_flags
 from .units import number, value_in_question
 
 MODEL_DIR = Path(__file__).parent / "sft_model"
@@ -30,7 +30,6 @@ class SFTConfig(TrainConfig):
     train_file: str = "train"
     output_dir: str = str(MODEL_DIR)
     answer_format: str = "expr"  # expr | bare
-    eval_questions: int | None = None  # valid questions scored after training (None: all)
 
 
 def answer_target(question: str, answer: float, reasoning: str | None, answer_format: str = "expr") -> str:
@@ -58,17 +57,13 @@ class SFTModel(BaseLLM):
 
 
 def train_model(config: SFTConfig) -> SFTModel:
-    entries = Dataset(config.train_file).data[: config.max_examples]
+    dataset = Dataset(config.train_file)
+    entries = dataset.data[: config.max_examples]
     pairs = [(e[0], answer_target(e[0], e[1], e[2] if len(e) > 2 else None, config.answer_format)) for e in entries]
-    path = Dataset(config.train_file).path
+    path = dataset.path
     metadata = {"stage": "sft", "train_file": source_name(config.train_file), "train_file_sha256": file_hash(path),
                 "answer_format": config.answer_format, "command": MAKE_COMMAND}
-    train_adapter(pairs, Path(config.output_dir), config, metadata)
-    if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
-        return None
-    result = test_model(config.output_dir, max_question=config.eval_questions)
-    update_metadata(Path(config.output_dir), valid_accuracy=result.accuracy, valid_answer_rate=result.answer_rate)
-    return result
+    return train_and_evaluate(pairs, config, metadata, test_model)
 
 
 def load(path: str | Path = MODEL_DIR, model: str | None = None) -> SFTModel:
@@ -84,11 +79,9 @@ def test_model(path: str | Path = MODEL_DIR, split: str = "valid", max_question:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    add_flags(sub.add_parser("train", help="train the SFT adapter"), SFTConfig)
-    test = sub.add_parser("test", help="accuracy and answer rate on a split")
-    test.add_argument("--path", default=str(MODEL_DIR))
-    test.add_argument("--split", default="valid")
-    test.add_argument("--max-question", type=int, default=None)
+    add_flags(sub.add_parser("train", help="train the SFT adapter",
+                             epilog="example: python -m unitlm.sft train --train-file course/train.json"), SFTConfig)
+    add_test_command(sub, "sft", MODEL_DIR)
     args = parser.parse_args(argv)
     if args.command == "train":
         train_model(from_flags(args, SFTConfig))
