@@ -129,3 +129,39 @@ def test_atomic_save_keeps_previous_adapter_on_failure(trained_adapter, tmp_path
 def test_answer_target_from_plain_pairs():
     assert sft.answer_target("How many gram are there per 6 kg?", 6000.0, None) == "<answer>6 * 1000</answer>"
     assert sft.answer_target("no number here", 5.0, None) == "<answer>5</answer>"
+
+
+def test_interrupted_training_resumes_to_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
+    """Stop after a checkpoint, rerun: training resumes there and ends where an uninterrupted run ends."""
+    from safetensors.torch import load_file
+
+    pairs = [(f"Convert {i} km to m.", f"<answer>{i} * 1000</answer>") for i in range(1, 13)]
+    config = TrainConfig(model=tiny_model_dir, epochs=1, batch_size=2, learning_rate=1e-2, checkpoint_every=2)
+    finetune.train_adapter(pairs, tmp_path / "whole", config, {})
+
+    real_clip = torch.nn.utils.clip_grad_norm_
+    calls = {"n": 0}
+
+    def stop_at_step_five(params, norm):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt("simulated kill")
+        return real_clip(params, norm)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", stop_at_step_five)
+    with pytest.raises(KeyboardInterrupt):
+        finetune.train_adapter(pairs, tmp_path / "resumed", config, {})
+    assert (tmp_path / ".resumed.checkpoint.pt").is_file()
+    resumed_steps = []
+
+    def count(params, norm):
+        resumed_steps.append(1)
+        return real_clip(params, norm)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", count)
+    finetune.train_adapter(pairs, tmp_path / "resumed", config, {})
+    assert len(resumed_steps) == 2, "did not resume at the step-4 checkpoint (6 steps in all)"
+    assert not (tmp_path / ".resumed.checkpoint.pt").exists()
+    whole = load_file(tmp_path / "whole" / "adapter_model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "adapter_model.safetensors")
+    assert all(torch.allclose(whole[k], resumed[k], atol=1e-6) for k in whole)

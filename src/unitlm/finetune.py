@@ -5,6 +5,7 @@ rft: reasoning ending in one), so both call `train_adapter` with their own
 targets and `load_adapter` with their own model class.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -40,6 +41,8 @@ class TrainConfig:
     top_layers: int = 16
     init_adapter: str | None = None  # continue training this adapter (e.g. the previous RFT round) instead of a new one
     eval_questions: int | None = None  # valid questions scored after training (None: all)
+    checkpoint_every: int = 25  # steps between resumable checkpoints (0: none)
+    resume: bool = True  # continue from a checkpoint of the same run, if an interrupted one left it
     dropout: float = 0.0
     warmup_share: float = 0.05
     max_examples: int | None = None
@@ -188,9 +191,13 @@ def train_adapter(
     while len(plan) < total:
         plan += batches(examples, config.batch_size, rng)
     plan = plan[:total]
+    checkpoint = _checkpoint_path(Path(output_dir))
+    key = _run_key(config, pairs)
+    first = _load_checkpoint(checkpoint, key, model, optimizer, schedule) if config.resume else 0
     tokens_seen, start = 0, time.time()
-    progress = tqdm(plan, desc="train", unit="step", disable=rank != 0)
-    for step, batch_index in enumerate(progress):
+    progress = tqdm(range(first, total), desc="train", unit="step", disable=rank != 0, initial=first, total=total)
+    for step in progress:
+        batch_index = plan[step]
         shard = batch_index[rank::world] or batch_index[:1]  # each rank takes its slice of the batch
         batch = collate([examples[i] for i in shard], tokenizer.pad_token_id)
         batch = {k: v.to(device) for k, v in batch.items()}
@@ -207,6 +214,8 @@ def train_adapter(
             writer.add_scalar("train/loss", loss.item(), step)
             writer.add_scalar("train/learning_rate", schedule.get_last_lr()[0], step)
         progress.set_postfix(loss=f"{loss.item():.3f}")
+        if rank == 0 and config.checkpoint_every and (step + 1) % config.checkpoint_every == 0 and step + 1 < total:
+            _save_checkpoint(checkpoint, key, step + 1, model, optimizer, schedule)
     elapsed = time.time() - start
     if writer:
         writer.add_scalar("train/tokens_per_second", tokens_seen / max(elapsed, 1e-9), total)
@@ -229,10 +238,47 @@ def train_adapter(
     }
     if rank == 0:
         save_adapter(model, Path(output_dir), metadata)
+        checkpoint.unlink(missing_ok=True)
     if world > 1:
         torch.distributed.barrier()
     model.eval()
     return model, tokenizer
+
+
+def _checkpoint_path(output_dir: Path) -> Path:
+    return output_dir.with_name(f".{output_dir.name}.checkpoint.pt")
+
+
+def _run_key(config: TrainConfig, pairs) -> str:
+    """What makes two runs the same run: settings and data (not where results go or how they are scored)."""
+    settings = {k: v for k, v in asdict(config).items() if k not in ("resume", "eval_questions", "output_dir")}
+    return hashlib.sha256(json.dumps([settings, pairs], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _save_checkpoint(path: Path, key: str, step: int, model, optimizer, schedule) -> None:
+    state = {"key": key, "step": step, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+             "lora": {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, key: str, model, optimizer, schedule) -> int:
+    """The step to start from: after the checkpoint of an interrupted run of these settings, else 0."""
+    if not path.is_file():
+        return 0
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state["key"] != key:
+        print(f"train: {path} is from other settings or data; starting over")
+        return 0
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name in state["lora"]:
+                param.copy_(state["lora"][name].to(param.device))
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    print(f"train: resuming at step {state['step']} from {path}")
+    return state["step"]
 
 
 def train_and_evaluate(pairs, config, metadata: dict, test_model):

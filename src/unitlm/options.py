@@ -12,6 +12,10 @@ def add_flags(parser: argparse.ArgumentParser, config_class) -> None:
         kind = hints[field.name]
         if isinstance(kind, types.UnionType):  # `int | None` -> int
             kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        if kind is bool:  # --resume / --no-resume
+            parser.add_argument("--" + field.name.replace("_", "-"), action=argparse.BooleanOptionalAction,
+                                default=field.default, help=f"(default: {field.default})")
+            continue
         parser.add_argument(
             "--" + field.name.replace("_", "-"),
             type=kind,
