@@ -1,5 +1,3 @@
-import pytest
-
 from unitlm.base_llm import BaseLLM, format_example
 
 

@@ -10,7 +10,7 @@ The model states the factor, then writes the multiplication inside
 import argparse
 
 from .base_llm import BaseLLM
-from .data import Dataset, benchmark
+from .data import benchmark_and_print
 from .units import BY_NAME, convert, number
 
 INSTRUCTION = (
@@ -59,9 +59,7 @@ def load(model: str | None = None) -> CoTModel:
 
 
 def test_model(model: str | None = None, split: str = "valid", max_question: int | None = None):
-    result = benchmark(load(model), Dataset(split), max_question)
-    print(f"cot on {split}: {result.summary()}")
-    return result
+    return benchmark_and_print(load(model), "cot", split, max_question)
 
 
 def main(argv=None):

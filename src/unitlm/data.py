@@ -176,6 +176,13 @@ def benchmark(model, dataset: Dataset, max_question: int | None = None) -> Bench
     return result
 
 
+def benchmark_and_print(model, name: str, split: str = "valid", max_question: int | None = None) -> BenchmarkResult:
+    """The stages' `test` command: score a split and print the summary."""
+    result = benchmark(model, Dataset(split), max_question)
+    print(f"{name} on {split}: {result.summary()}")
+    return result
+
+
 def _warn_on_leakage(model, questions: list[str]) -> None:
     """Warn when evaluated questions were in the adapter's training file (named in its metadata)."""
     metadata = getattr(model, "metadata", None) or {}

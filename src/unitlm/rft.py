@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .base_llm import BaseLLM
-from .data import Dataset, benchmark, file_hash, source_name
+from .data import Dataset, benchmark_and_print, file_hash, source_name
 from .finetune import TrainConfig, attach_adapter, train_and_evaluate
 from .options import add_flags, add_test_command, from_flags
 
@@ -60,9 +60,7 @@ def load(path: str | Path = MODEL_DIR, model: str | None = None) -> RFTModel:
 
 
 def test_model(path: str | Path = MODEL_DIR, split: str = "valid", max_question: int | None = None):
-    result = benchmark(load(path), Dataset(split), max_question)
-    print(f"rft on {split}: {result.summary()}")
-    return result
+    return benchmark_and_print(load(path), "rft", split, max_question)
 
 
 def main(argv=None):

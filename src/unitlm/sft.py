@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .base_llm import BaseLLM
-from .data import Dataset, benchmark, file_hash, source_name
+from .data import Dataset, benchmark_and_print, file_hash, source_name
 from .finetune import TrainConfig, attach_adapter, train_and_evaluate
 from .options import add_flags, add_test_command, from_flags
 from .units import number, value_in_question
@@ -71,9 +71,7 @@ def load(path: str | Path = MODEL_DIR, model: str | None = None) -> SFTModel:
 
 
 def test_model(path: str | Path = MODEL_DIR, split: str = "valid", max_question: int | None = None):
-    result = benchmark(load(path), Dataset(split), max_question)
-    print(f"sft on {split}: {result.summary()}")
-    return result
+    return benchmark_and_print(load(path), "sft", split, max_question)
 
 
 def main(argv=None):
