@@ -46,12 +46,12 @@ def test_answer_passes_model_text_through_parser(tiny_llm, monkeypatch):
     assert math.isnan(tiny_llm.answer("a?", "b?")[1])
 
 
-def test_generation_stops_at_answer_close(tiny_llm, monkeypatch):
-    from unitlm import base_llm
+def test_generation_stops_at_answer_close(tiny_llm):
+    from unitlm.base_llm import closes_answer
 
-    stop = base_llm._StopOnAnswer(tiny_llm.tokenizer)
-    ids = tiny_llm.tokenizer(["<answer>5</answer>", "<answer>5 ***"], return_tensors="pt", padding=True).input_ids
-    assert stop(ids, None).tolist() == [True, False]
+    encode = tiny_llm.tokenizer.encode
+    assert closes_answer(tiny_llm.tokenizer, encode("<answer>5</answer>"))
+    assert not closes_answer(tiny_llm.tokenizer, encode("<answer>5 ***"))
 
 
 def test_model_from_env(tiny_model_dir, monkeypatch):

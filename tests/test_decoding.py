@@ -1,0 +1,67 @@
+"""The decoding loop gives the tokens transformers' own `generate` gives."""
+
+import torch
+
+from unitlm import decoding
+from unitlm.base_llm import format_example
+
+QUESTIONS = ["Convert 5 gallons to liters.", "How many gram are there per 6 kg and a much longer tail here?", "x", "1 m?"]
+
+
+def _batch(llm):
+    return llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True)
+
+
+def _reference(llm, inputs, max_new_tokens, eos):
+    out = llm.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos,
+                             pad_token_id=llm.tokenizer.pad_token_id)
+    rows = out[:, inputs["input_ids"].shape[1]:].tolist()
+    return [row[: row.index(eos) + 1] if eos in row else row for row in rows]
+
+
+def test_greedy_decode_matches_generate(tiny_llm):
+    inputs = _batch(tiny_llm)
+    ours = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 12, {-1}, lambda row: False)
+    reference = tiny_llm.model.generate(**inputs, max_new_tokens=12, do_sample=False, min_new_tokens=12,
+                                        pad_token_id=tiny_llm.tokenizer.pad_token_id)
+    assert ours == reference[:, inputs["input_ids"].shape[1]:].tolist()
+
+
+def test_rows_that_stop_leave_and_the_rest_are_unchanged(tiny_llm):
+    """Stop one row early on a token it generates; every row still matches generate with that EOS."""
+    inputs = _batch(tiny_llm)
+    free = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 10, set(), lambda row: False)
+    eos = free[1][3]
+    ours = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 10, {eos}, lambda row: False)
+    assert len(ours[1]) <= 4 and ours[1][-1] == eos
+    assert ours == _reference(tiny_llm, inputs, 10, eos)
+
+
+def test_finished_callback_ends_a_row(tiny_llm):
+    inputs = _batch(tiny_llm)
+    ours = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 10, set(),
+                           lambda row: len(row) >= 3)
+    assert [len(row) for row in ours] == [3] * len(QUESTIONS)
+
+
+def test_decode_leaves_the_model_as_it_was(tiny_llm):
+    inputs = _batch(tiny_llm)
+    before = tiny_llm.model.config._attn_implementation
+    decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 3, set(), lambda row: False)
+    assert tiny_llm.model.config._attn_implementation == before
+    assert not tiny_llm.model.get_output_embeddings()._forward_pre_hooks
+
+
+def test_single_token_attention_equals_sdpa():
+    torch.manual_seed(0)
+
+    class Module:
+        num_key_value_groups = 3
+        is_causal = True
+
+    query, key, value = torch.randn(5, 9, 1, 16), torch.randn(5, 3, 7, 16), torch.randn(5, 3, 7, 16)
+    mask = torch.ones(5, 1, 1, 7, dtype=torch.bool)
+    mask[0, ..., :3] = False
+    ours, _ = decoding.decode_attention(Module(), query, key, value, mask, scaling=0.25)
+    reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
+    torch.testing.assert_close(ours, reference)
