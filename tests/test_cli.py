@@ -352,8 +352,9 @@ def test_full_budget_keeps_package_defaults(tmp_path, fake_stages):
 
     calls = fake_stages()
     pipeline.run_pipeline("full", tmp_path / "run")
-    sft_config, rft_config = calls[1][1][0], calls[5][1][0]
-    assert sft_config == sft.SFTConfig()
+    sft_config, gold_config, rft_config = calls[1][1][0], calls[3][1][0], calls[5][1][0]
+    assert sft_config == sft.SFTConfig(eval_questions=pipeline.Budget().valid_questions)
+    assert gold_config.init_adapter == sft_config.output_dir, "RFT round 0 starts from the SFT adapter"
     assert rft_config.output_dir == rft.RFTConfig().output_dir and rft_config.max_examples is None
     assert calls[0][2] == {"split": "test", "max_question": None}
 

@@ -65,3 +65,30 @@ def test_single_token_attention_equals_sdpa():
     ours, _ = decoding.decode_attention(Module(), query, key, value, mask, scaling=0.25)
     reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
     torch.testing.assert_close(ours, reference)
+
+
+def test_shared_prefix_runs_once_and_changes_nothing(tiny_llm):
+    """A shared start computed once gives the tokens the full prompts give."""
+    inputs = _batch(tiny_llm)
+    prefix = tiny_llm.tokenizer("You convert units. " * 8)["input_ids"]
+    rows = [row[mask.index(1):] for row, mask in zip(inputs["input_ids"].tolist(), inputs["attention_mask"].tolist())]
+    full = tiny_llm.tokenizer.pad({"input_ids": [prefix + row for row in rows]}, return_tensors="pt")
+    alone = decoding.decode(tiny_llm.model, full["input_ids"], full["attention_mask"], 8, set(), lambda row: False)
+    shared = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 8, set(),
+                             lambda row: False, prefix=prefix)
+    assert shared == alone
+
+
+def test_shared_prefix_length():
+    from unitlm.base_llm import shared_prefix_length
+
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 5]]) == 2
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2  # each row keeps a token of its own
+    assert shared_prefix_length([[7], [7, 8]]) == 0
+    assert shared_prefix_length([[1, 2, 3]]) == 2
+
+
+def test_long_shared_prompt_batched_equals_one_at_a_time(tiny_llm):
+    head = "Worked examples: 1 mile = 5280 foot. <answer>3 * 5280</answer>\n" * 4
+    prompts = [head + format_example(q) for q in QUESTIONS]
+    assert tiny_llm.batched_generate(prompts) == [tiny_llm.generate(p) for p in prompts]

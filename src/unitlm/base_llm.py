@@ -200,6 +200,18 @@ def parse_answer(text: str) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+MIN_SHARED_PREFIX = 32  # tokens; a shorter shared start is cheaper to recompute than to copy per row
+
+
+def shared_prefix_length(rows: list[list[int]]) -> int:
+    """Tokens every row starts with, leaving each row at least one token of its own."""
+    length = min(len(row) for row in rows) - 1
+    first = rows[0]
+    for row in rows[1:]:
+        length = next((i for i in range(length) if row[i] != first[i]), length)
+    return max(length, 0)
+
+
 def closes_answer(tokenizer, tokens: list[int]) -> bool:
     """True once the generated tokens end with `</answer>` (looked for in the last four)."""
     return "</answer>" in tokenizer.decode(tokens[-4:])
@@ -252,9 +264,11 @@ class BaseLLM:
         return outputs
 
     def _generate_batch(self, prompts: list[str], n: int, temperature: float) -> list[str]:
-        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
-        if n > 1:
-            inputs = {key: value.repeat_interleave(n, dim=0) for key, value in inputs.items()}
+        encoded = [self.tokenizer(p)["input_ids"] for p in prompts]
+        shared = shared_prefix_length(encoded)
+        prefix = encoded[0][:shared] if shared >= MIN_SHARED_PREFIX else []
+        inputs = self.tokenizer.pad({"input_ids": [e[len(prefix):] for e in encoded]}, return_tensors="pt")
+        inputs = {key: value.repeat_interleave(n, dim=0).to(self.device) for key, value in inputs.items()}
         tokens = decoding.decode(
             self.model,
             inputs["input_ids"],
@@ -263,6 +277,7 @@ class BaseLLM:
             stop_ids=self._stop_ids(),
             finished=lambda row: closes_answer(self.tokenizer, row),
             temperature=temperature,
+            prefix=prefix,
         )
         return self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
 

@@ -70,11 +70,13 @@ def decode(
     stop_ids: set[int],
     finished: Callable[[list[int]], bool],
     temperature: float = 0.0,
+    prefix: list[int] | None = None,
 ) -> list[list[int]]:
-    """New token ids per row of a left-padded batch.
+    """New token ids per row of a left-padded batch that follows `prefix`, shared by every row.
 
-    A row ends at a token in `stop_ids` (kept in its output), when `finished(row_tokens)`
-    says so, or after `max_new_tokens`; finished rows leave the batch at once.
+    The prefix (a few-shot prompt, say) runs once, not once per row. A row ends at a
+    token in `stop_ids` (kept in its output), when `finished(row_tokens)` says so, or
+    after `max_new_tokens`; finished rows leave the batch at once.
     """
     rows = list(range(input_ids.shape[0]))
     outputs: list[list[int]] = [[] for _ in rows]
@@ -83,6 +85,12 @@ def decode(
     cache = transformers.DynamicCache(config=model.config)
     positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
     with _decoding(model):
+        if prefix:
+            model(input_ids=torch.tensor([prefix], device=input_ids.device), cache=cache, use_cache=True,
+                  logits_to_keep=1)
+            cache.batch_repeat_interleave(len(rows))
+            attention_mask = torch.cat([attention_mask.new_ones(len(rows), len(prefix)), attention_mask], dim=1)
+            positions = positions + len(prefix)
         logits = model(
             input_ids=input_ids,
             attention_mask=attention_mask,

@@ -5,7 +5,8 @@
     unitlm pipeline --run runs/try2          # another folder; run the same command again to resume
 
 Stages: data (record the shipped splits), cot (eval), sft (train + test),
-rft_gold (RFT round 0: train on the generator's gold reasoning), datagen
+rft_gold (RFT round 0: the SFT adapter, trained further on the generator's
+gold reasoning), datagen
 (sample from that adapter, keep what is correct), rft (train on the kept
 samples + test), then `unitlm report`. A finished stage writes
 RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
@@ -31,8 +32,9 @@ class Budget:
 
     eval_split: str = "test"
     eval_questions: int | None = None  # per method; None: the whole split
+    valid_questions: int | None = 300  # the check each training ends with; None: all of valid
     sft_examples: int | None = None
-    rft_gold_examples: int | None = None  # round 0: gold-reasoning examples
+    rft_gold_examples: int | None = None  # round 0: gold-reasoning examples, starting from the SFT adapter
     rft_mix_gold: int | None = None  # round 1: gold examples mixed into the kept samples
     rft_learning_rate: float | None = None  # round 1 continues round 0's adapter, gently
     datagen_questions: int | None = None
@@ -43,11 +45,11 @@ class Budget:
 
 BUDGETS = {
     # Sized from measured step times to finish in about 15 minutes on 2 CPU cores; time it before quoting it.
-    "small": Budget(eval_questions=100, sft_examples=1024, rft_gold_examples=1024, datagen_questions=192,
-                    datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4, adapters_in_run=True),
+    "small": Budget(eval_questions=100, valid_questions=100, sft_examples=1024, rft_gold_examples=1024,
+                    datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
+                    adapters_in_run=True),
     # The recipe of the shipped adapters, written to the package folders (see the README).
-    "full": Budget(rft_gold_examples=7000, datagen_skip=7000, rft_learning_rate=1e-4,
-                   eval_questions=None),
+    "full": Budget(rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
 }
 
 
@@ -78,7 +80,7 @@ def stage_sft(run: Path, budget: Budget, earlier: dict) -> dict:
     from . import sft
 
     config = sft.SFTConfig(**_set(output_dir=_in_run(run, budget, "sft_model"), max_examples=budget.sft_examples,
-                                  eval_questions=budget.eval_questions))
+                                  eval_questions=budget.valid_questions))
     valid = sft.train_model(config)
     result = sft.test_model(config.output_dir, budget.eval_split, budget.eval_questions)
     record = report.write_result(run, "sft", result, budget.eval_split, log_dir=f"{config.output_dir}_logs")
@@ -89,8 +91,8 @@ def stage_rft_gold(run: Path, budget: Budget, earlier: dict) -> dict:
     from . import rft
 
     output_dir = _in_run(run, budget, "rft_gold_model") or str(run / "rft_gold_model")
-    config = rft.RFTConfig(**_set(data_file="train", output_dir=output_dir,
-                                  max_examples=budget.rft_gold_examples, eval_questions=budget.eval_questions))
+    config = rft.RFTConfig(**_set(data_file="train", output_dir=output_dir, init_adapter=earlier["sft"]["output_dir"],
+                                  max_examples=budget.rft_gold_examples, eval_questions=budget.valid_questions))
     valid = rft.train_model(config)
     return {"output_dir": config.output_dir, "valid_accuracy": valid.accuracy, "valid_answer_rate": valid.answer_rate}
 
@@ -110,7 +112,7 @@ def stage_rft(run: Path, budget: Budget, earlier: dict) -> dict:
     from . import rft
 
     config = rft.RFTConfig(**_set(data_file=earlier["datagen"]["out"], output_dir=_in_run(run, budget, "rft_model"),
-                                  gold_examples=budget.rft_mix_gold, eval_questions=budget.eval_questions,
+                                  gold_examples=budget.rft_mix_gold, eval_questions=budget.valid_questions,
                                   init_adapter=earlier["rft_gold"]["output_dir"],
                                   learning_rate=budget.rft_learning_rate))
     valid = rft.train_model(config)
