@@ -385,3 +385,14 @@ def test_pipeline_refuses_to_mix_budgets(tmp_path, fake_stages, capsys):
     pipeline.run_pipeline("small", tmp_path / "run")
     assert run_cli(["pipeline", "--budget", "full", "--run", tmp_path / "run"]) == 1
     assert "was started with --budget small" in capsys.readouterr().err
+
+
+def test_pipeline_records_the_command_in_adapter_metadata(tmp_path):
+    from unitlm.finetune import METADATA
+
+    (tmp_path / METADATA).write_text(json.dumps({"stage": "sft"}))
+    pipeline._stamp_adapter({"output_dir": str(tmp_path)}, "unitlm pipeline --budget full --run runs/full", "sft")
+    pipeline._stamp_adapter({"output_dir": str(tmp_path / "missing")}, "x", "rft")  # no adapter: nothing to stamp
+    metadata = json.loads((tmp_path / METADATA).read_text())
+    assert metadata["reproduce"] == "unitlm pipeline --budget full --run runs/full"
+    assert metadata["pipeline_stage"] == "sft"

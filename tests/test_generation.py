@@ -51,7 +51,16 @@ def test_generation_stops_at_answer_close(tiny_llm):
 
     encode = tiny_llm.tokenizer.encode
     assert closes_answer(tiny_llm.tokenizer, encode("<answer>5</answer>"))
+    assert closes_answer(tiny_llm.tokenizer, encode("<answer>5</"))
     assert not closes_answer(tiny_llm.tokenizer, encode("<answer>5 ***"))
+
+
+def test_returned_text_completes_the_closing_tag():
+    from unitlm.base_llm import complete_close, parse_answer
+
+    assert complete_close("1 m = 100 cm. <answer>3 * 100</") == "1 m = 100 cm. <answer>3 * 100</answer>"
+    assert complete_close("no answer") == "no answer"
+    assert parse_answer("<answer>3 * 100</") == 300
 
 
 def test_model_from_env(tiny_model_dir, monkeypatch):

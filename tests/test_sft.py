@@ -36,6 +36,19 @@ def test_inference_prompt_is_prefix_of_training_text():
     assert format_example(entry[0], target).startswith(sft.SFTModel.format_prompt(None, entry[0]))
 
 
+@pytest.mark.parametrize("entry", [
+    ["How many kelvin are in -7.9 degrees Celsius?", 265.25, "x. <answer>-7.9 + 273.15</answer>"],
+    ["Convert 98.6 F to C.", 37.0, "x. <answer>(98.6 - 32) / 1.8</answer>"],
+    ["How many gram are there per 6 kg?", 6000.0, None],
+])
+@pytest.mark.parametrize("answer_format", ["expr", "bare"])
+def test_inference_prompt_tokens_are_a_prefix_of_training_tokens(tiny_llm, entry, answer_format):
+    """The prompt ends inside the target (`<answer>`): its tokens must still be the training text's first tokens."""
+    prompt = tiny_llm.tokenizer(sft.SFTModel.format_prompt(None, entry[0]))["input_ids"]
+    text = tiny_llm.tokenizer(format_example(entry[0], sft.answer_target(*entry, answer_format)))["input_ids"]
+    assert text[: len(prompt)] == prompt and len(text) > len(prompt)
+
+
 def test_two_steps_change_lora_not_base(tiny_model_dir, tmp_path, monkeypatch):
     pairs = [(f"Convert {i} km to m.", f"<answer>{i} * 1000</answer>") for i in range(1, 5)]
     before = {}

@@ -212,9 +212,17 @@ def shared_prefix_length(rows: list[list[int]]) -> int:
     return max(length, 0)
 
 
+ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+
+
 def closes_answer(tokenizer, tokens: list[int]) -> bool:
-    """True once the generated tokens end with `</answer>` (looked for in the last four)."""
-    return "</answer>" in tokenizer.decode(tokens[-4:])
+    """True once the model starts closing its answer (`</`): the rest of the tag carries nothing."""
+    return "</" in tokenizer.decode(tokens[-4:])
+
+
+def complete_close(text: str) -> str:
+    """Generation stops at `</`; the returned text ends with the whole closing tag."""
+    return text + ANSWER_CLOSE[2:] if text.endswith("</") else text
 
 
 class BaseLLM:
@@ -279,7 +287,7 @@ class BaseLLM:
             temperature=temperature,
             prefix=prefix,
         )
-        return self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
 
     def _stop_ids(self) -> set[int]:
         configured = self.model.generation_config.eos_token_id

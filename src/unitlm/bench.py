@@ -94,22 +94,18 @@ def dtype_of(llm) -> str:
 @torch.inference_mode()
 def generate_one_at_a_time(llm, questions: list[str], max_new_tokens: int = 32) -> list[float]:
     """Baseline (a): plain `generate`, one question per call, greedy."""
-    from .base_llm import parse_answer
-
     model, tokenizer, answers = llm.model, llm.tokenizer, []
     for question in questions:
         inputs = tokenizer(llm.format_prompt(question), return_tensors="pt").to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                 pad_token_id=tokenizer.pad_token_id)
-        answers.append(parse_answer(tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)))
+        answers.append(llm.parse_answer(tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)))
     return answers
 
 
 @torch.inference_mode()
 def generate_batched(llm, questions: list[str], batch_size: int = BASELINE_BATCH, max_new_tokens: int = 16) -> list[float]:
     """Baseline (b): plain batched `generate`, left padding, questions in the given order, no early stop."""
-    from .base_llm import parse_answer
-
     model, tokenizer, answers = llm.model, llm.tokenizer, []
     tokenizer.padding_side = "left"
     for i in range(0, len(questions), batch_size):
@@ -118,7 +114,7 @@ def generate_batched(llm, questions: list[str], batch_size: int = BASELINE_BATCH
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                 pad_token_id=tokenizer.pad_token_id)
         texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-        answers += [parse_answer(t) for t in texts]
+        answers += [llm.parse_answer(t) for t in texts]
     return answers
 
 

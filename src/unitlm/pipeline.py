@@ -135,6 +135,15 @@ def _check_budget(run: Path, name: str) -> None:
         write_json_atomic(path, {"name": name, **asdict(BUDGETS[name])})
 
 
+def _stamp_adapter(result: dict, command: str, stage: str) -> None:
+    """Record in a stage's adapter metadata the one command that reproduces it."""
+    from .finetune import METADATA, update_metadata
+
+    folder = result.get("output_dir")
+    if folder and (Path(folder) / METADATA).is_file():
+        update_metadata(Path(folder), reproduce=command, pipeline_stage=stage)
+
+
 def run_pipeline(budget: str, run: str | Path | None = None) -> Path:
     """Run every stage not yet done into `run` (default runs/<budget>), then write the report."""
     from .data import write_json_atomic
@@ -159,6 +168,7 @@ def run_pipeline(budget: str, run: str | Path | None = None) -> Path:
         result = json.loads(json.dumps(functions[name](run, BUDGETS[budget], earlier), default=str))
         seconds = round(time.time() - start, 1)
         write_json_atomic(done, {"stage": name, "seconds": seconds, "result": result})
+        _stamp_adapter(result, f"unitlm pipeline --budget {budget} --run {run}", name)
         earlier[name] = result
         print(f"pipeline [{number}/{len(STAGES)}] {name}: finished in {seconds} s")
     path = report.write_report(run)

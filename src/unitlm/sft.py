@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base_llm import BaseLLM
+from .base_llm import ANSWER_OPEN, BaseLLM, format_example, parse_answer
 from .data import Dataset, benchmark_and_print, file_hash, source_name
 from .finetune import TrainConfig, attach_adapter, train_and_evaluate
 from .options import add_flags, add_test_command, from_flags
@@ -53,7 +53,16 @@ def answer_target(question: str, answer: float, reasoning: str | None, answer_fo
 
 
 class SFTModel(BaseLLM):
+    """Every SFT target opens with `<answer>`, so the prompt carries that opening: the
+    model starts at the expression. The prompt is still a prefix of the training text."""
+
     max_new_tokens = 40
+
+    def format_prompt(self, question: str) -> str:
+        return format_example(question, ANSWER_OPEN)
+
+    def parse_answer(self, text: str) -> float:
+        return parse_answer(ANSWER_OPEN + text)
 
 
 def train_model(config: SFTConfig) -> SFTModel:
