@@ -291,6 +291,24 @@ def test_report_builds_markdown_and_real_pngs(tmp_path, capsys):
     assert "| torch |" in text and "| cpus |" in text
 
 
+def test_loss_curve_is_the_latest_training_of_a_folder(tmp_path):
+    import os
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    folder = tmp_path / "sft_model_logs"
+    for run, loss in enumerate((9.0, 1.0)):
+        writer = SummaryWriter(str(folder), filename_suffix=f".{run}")
+        for step in range(3):
+            writer.add_scalar(report.LOSS_TAG, loss, step)
+        writer.close()
+    for path in folder.iterdir():  # the first training's file is the older one
+        age = 1 if path.name.endswith(".0") else 0
+        os.utime(path, (1000 - age, 1000 - age))
+    steps, losses = report.loss_curves(tmp_path, [])["sft_model"]
+    assert steps == [0, 1, 2] and losses == [1.0, 1.0, 1.0]
+
+
 def test_report_without_results_is_a_clear_error(tmp_path, capsys):
     assert run_cli(["report", tmp_path]) == 1
     assert "unitlm pipeline" in capsys.readouterr().err

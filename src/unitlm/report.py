@@ -59,14 +59,20 @@ def environment() -> dict:
 
 
 def loss_curves(run: Path, records: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
-    """`train/loss` per training run: every `*_logs` folder in RUN, plus those the results name."""
+    """`train/loss` of the latest training in every `*_logs` folder in RUN, plus those the results name.
+
+    Each training writes a new event file into its folder; older ones are earlier runs.
+    """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     folders = {p.resolve() for p in Path(run).rglob("*_logs") if p.is_dir()}
     folders |= {Path(r["log_dir"]).resolve() for r in records if r.get("log_dir") and Path(r["log_dir"]).is_dir()}
     curves = {}
     for folder in sorted(folders):
-        events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+        files = sorted(folder.glob("events.out.tfevents.*"), key=os.path.getmtime)
+        if not files:
+            continue
+        events = EventAccumulator(str(files[-1]), size_guidance={"scalars": 0})
         events.Reload()
         if LOSS_TAG in events.Tags().get("scalars", []):
             scalars = events.Scalars(LOSS_TAG)
@@ -177,7 +183,9 @@ def write_report(run: Path) -> Path:
     stages = [json.loads(p.read_text()) for p in sorted((run / "stages").glob("*.done"), key=os.path.getmtime)]
     if stages:
         lines += ["", "## Stages", ""]
-        lines += _table(["stage", "seconds"], [[s["stage"], s.get("seconds", "-")] for s in stages])
+        rows = [[s["stage"], s.get("seconds", "-")] for s in stages]
+        total = sum(s.get("seconds", 0) for s in stages)
+        lines += _table(["stage", "seconds"], rows + [["total", f"{total:.1f} ({total / 60:.1f} min)"]])
 
     env_path = run / "environment.json"
     env = json.loads(env_path.read_text()) if env_path.is_file() else environment()
