@@ -70,3 +70,13 @@ def test_model_from_env(tiny_model_dir, monkeypatch):
 
 def test_prompt_is_prefix_of_training_text():
     assert format_example("q?", "<answer>1</answer>").startswith(format_example("q?"))
+
+
+def test_cot_prompt_has_chat_turns_and_computed_worked_answers(tiny_llm):
+    from unitlm import cot
+
+    assert cot.worked_answer(3, "mile", "foot") == "<answer>3 * 5280</answer>"
+    assert cot.worked_answer(212, "degree Fahrenheit", "degree Celsius").startswith("<answer>(212 - 32)")
+    prompt = cot.CoTModel.format_prompt(tiny_llm, "How many feet are in 2 miles?")
+    assert prompt.count("<answer>") == len(cot.EXAMPLES) + 1 and cot.INSTRUCTION in prompt  # + the instruction
+    assert prompt.rstrip().endswith("assistant")

@@ -3,20 +3,20 @@
     python -m unitlm.cot test                   # accuracy and answer rate on valid
     python -m unitlm.cot test --max-question 100
 
-The model states the factor, then writes the multiplication inside
-<answer></answer>; the calculator does the arithmetic.
+The model writes the conversion as a multiplication by the factor inside
+<answer></answer>; the calculator does the arithmetic. Measured on all 1000
+valid questions, this direct form (accuracy 0.048, answer rate 1.000) beat
+stating the factor first (`1 A = F B. <answer>...`: 0.044, 0.862), which
+often ran into endless digits before the answer opened.
 """
 
 import argparse
 
 from .base_llm import BaseLLM
 from .data import benchmark_and_print
-from .units import BY_NAME, convert, number
+from .units import BY_NAME, convert, expression, number
 
-INSTRUCTION = (
-    "You convert units. State the conversion factor as '1 A = F B.', then write the "
-    "multiplication inside <answer></answer>. Be concise."
-)
+INSTRUCTION = "You convert units. Answer with the multiplication inside <answer></answer>, nothing else."
 
 # (question, value, from, to): worked examples; their answers are computed, never typed.
 EXAMPLES = [
@@ -31,15 +31,11 @@ EXAMPLES = [
 
 
 def worked_answer(value: float, source: str, target: str) -> str:
-    """`1 mile = 5280 foot. <answer>3 * 5280</answer>`; temperature gets its formula."""
+    """`<answer>3 * 5280</answer>`; temperature gets its formula."""
     a, b = BY_NAME[source], BY_NAME[target]
     if a.category == "temperature":
-        from .units import expression
-
-        fact, expr = expression(value, a, b)
-        return f"{fact} <answer>{expr}</answer>"
-    factor = number(convert(1, a, b))
-    return f"1 {a.name} = {factor} {b.name}. <answer>{number(value)} * {factor}</answer>"
+        return f"<answer>{expression(value, a, b)[1]}</answer>"
+    return f"<answer>{number(value)} * {number(convert(1, a, b))}</answer>"
 
 
 class CoTModel(BaseLLM):

@@ -45,7 +45,7 @@ class Budget:
 
 BUDGETS = {
     # Sized from measured step times to finish in about 15 minutes on 2 CPU cores; time it before quoting it.
-    "small": Budget(eval_questions=100, valid_questions=100, sft_examples=1024, rft_gold_examples=1024,
+    "small": Budget(eval_questions=100, valid_questions=100, sft_examples=3072, rft_gold_examples=1024,
                     datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
                     adapters_in_run=True),
     # The recipe of the shipped adapters, written to the package folders (see the README).
