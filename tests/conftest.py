@@ -68,3 +68,22 @@ class StubModel:
 @pytest.fixture()
 def stub_model():
     return StubModel
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_adapters_stay_untouched():
+    """No test may write into the package's own adapter folders (they are committed artifacts)."""
+    import hashlib
+    from pathlib import Path
+
+    import unitlm
+
+    package = Path(unitlm.__file__).parent
+
+    def snapshot():
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+                for folder in ("sft_model", "rft_model") for p in sorted((package / folder).glob("*")) if p.is_file()}
+
+    before = snapshot()
+    yield
+    assert snapshot() == before, "a test changed the shipped adapters in src/unitlm/*_model"

@@ -343,6 +343,8 @@ def fake_stages(monkeypatch):
         return calls
 
     monkeypatch.setattr(report, "environment", lambda: {"python": "3", "cpus": 2})
+    # The full budget names the package's own adapter folders; a fake run must not stamp them.
+    monkeypatch.setattr(pipeline, "_stamp_adapter", lambda result, command, stage: None)
     return install
 
 
