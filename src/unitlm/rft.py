@@ -1,8 +1,8 @@
 """Rejection-sampling fine-tuning: LoRA on question -> reasoning -> <answer>EXPR</answer>.
 
-    # round 0: the generator's gold reasoning; then sample from it and keep what is correct
-    python -m unitlm.rft train --data train --max-examples 7000 --output-dir runs/full/rft_gold_model
-    python -m unitlm.datagen runs/full/rft_data.json --adapter runs/full/rft_gold_model --skip-questions 7000
+    # round 0: the SFT adapter on the generator's gold reasoning; then sample from it, keep what is correct
+    python -m unitlm.rft train --data train --init-adapter src/unitlm/sft_model --max-examples 5000 --output-dir runs/full/rft_gold_model
+    python -m unitlm.datagen runs/full/rft_data.json --adapter runs/full/rft_gold_model --skip-questions 5000
     # round 1: continue round 0 on the kept samples, into the package's rft_model
     python -m unitlm.rft train --data runs/full/rft_data.json --init-adapter runs/full/rft_gold_model --learning-rate 1e-4
     python -m unitlm.rft test --split test
