@@ -6,9 +6,8 @@
 
 Stages: data (record the shipped splits), cot (eval), sft (train + test),
 rft_gold (RFT round 0: the SFT adapter, trained further on the generator's
-gold reasoning), datagen
-(sample from that adapter, keep what is correct), rft (train on the kept
-samples + test), then `unitlm report`. A finished stage writes
+gold reasoning), datagen (sample from that adapter, keep what is correct),
+rft (train on the kept samples + test), then `unitlm report`. A finished stage writes
 RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
 file to redo it. Results go to RUN/results/<method>.json (see report.py).
 """

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base_llm import ANSWER_OPEN, BaseLLM, format_example, parse_answer
+from .base_llm import ANSWER_CLOSE, ANSWER_OPEN, BaseLLM, format_example, parse_answer
 from .data import Dataset, benchmark_and_print, file_hash, source_name
 from .finetune import TrainConfig, attach_adapter, train_and_evaluate
 from .options import add_flags, add_test_command, from_flags
@@ -43,13 +43,14 @@ def answer_target(question: str, answer: float, reasoning: str | None, answer_fo
     '<answer>6000</answer>'
     """
     if answer_format == "bare":
-        return f"<answer>{number(answer)}</answer>"
-    if reasoning and (match := _ANSWER_EXPR.search(reasoning)):
-        return f"<answer>{match.group(1)}</answer>"
-    value = value_in_question(question)
-    if value:
-        return f"<answer>{number(value)} * {number(answer / value)}</answer>"
-    return f"<answer>{number(answer)}</answer>"
+        body = number(answer)
+    elif reasoning and (match := _ANSWER_EXPR.search(reasoning)):
+        body = match.group(1)
+    elif value := value_in_question(question):
+        body = f"{number(value)} * {number(answer / value)}"
+    else:
+        body = number(answer)
+    return f"{ANSWER_OPEN}{body}{ANSWER_CLOSE}"
 
 
 class SFTModel(BaseLLM):
