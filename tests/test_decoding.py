@@ -128,3 +128,18 @@ def test_prompt_attention_equals_sdpa():
     assert not ours.isnan().any()  # padding rows see nothing: an even spread, not NaN
     torch.testing.assert_close(ours[0], reference[0])
     torch.testing.assert_close(ours[1, 2:], reference[1, 2:])
+
+
+def test_causal_prompt_attention_without_a_mask_equals_sdpa():
+    """transformers passes no mask for an unpadded prompt: causal attention, as sdpa's is_causal gives."""
+    torch.manual_seed(0)
+
+    class Module:
+        num_key_value_groups = 3
+        is_causal = True
+
+    query, key, value = torch.randn(2, 9, 4, 16), torch.randn(2, 3, 7, 16), torch.randn(2, 3, 7, 16)  # 3 cached
+    ours, _ = decoding.decode_attention(Module(), query, key, value, None, scaling=0.25)
+    mask = torch.ones(4, 7, dtype=torch.bool).tril(3)[None, None]
+    reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
+    torch.testing.assert_close(ours, reference)

@@ -23,11 +23,15 @@ ATTENTION = "unitlm_decode"
 
 
 def decode_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kwargs):
-    """sdpa as two batched matmuls for grouped-query attention with a boolean mask."""
+    """sdpa as two batched matmuls, for grouped-query attention that is causal or has a boolean mask."""
     batch, heads, length, dim = query.shape
+    keys = key.shape[-2]
     plain = not (kwargs.get("sliding_window") or kwargs.get("softcap") or dropout)
-    masked = attention_mask is not None and attention_mask.dtype == torch.bool
-    if not plain or (length > 1 and not masked):  # no mask on a prompt means causal: sdpa knows how
+    if attention_mask is None and length > 1 and getattr(module, "is_causal", False):
+        # transformers leaves the mask out of unpadded prompts and asks for causal attention
+        attention_mask = torch.ones(length, keys, dtype=torch.bool, device=query.device).tril(keys - length)[None, None]
+    if not plain or (attention_mask is not None and attention_mask.dtype != torch.bool) or (
+            attention_mask is None and length > 1):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
     kv_heads = key.shape[1]
     group = heads // kv_heads
@@ -35,7 +39,7 @@ def decode_attention(module, query, key, value, attention_mask, dropout=0.0, sca
     scores = torch.matmul(grouped, key.transpose(-1, -2)) * (scaling if scaling is not None else dim**-0.5)
     if attention_mask is not None:
         # A finite floor, not -inf: a padding row that sees nothing gets an even spread, not NaN.
-        mask = attention_mask[:, :, None].expand(-1, kv_heads, group, -1, -1).reshape(scores.shape)
+        mask = attention_mask[:, :, None].expand(batch, kv_heads, group, length, keys).reshape(scores.shape)
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     probs = scores.float().softmax(-1).to(value.dtype)
     out = torch.matmul(probs, value).view(batch, heads, length, dim)
