@@ -8,6 +8,13 @@ from unitlm.base_llm import format_example
 QUESTIONS = ["Convert 5 gallons to liters.", "How many gram are there per 6 kg and a much longer tail here?", "x", "1 m?"]
 
 
+class _Attention:
+    """The attributes attention reads from its module: 9 query heads over 3 key heads."""
+
+    num_key_value_groups = 3
+    is_causal = True
+
+
 def _batch(llm):
     return llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True)
 
@@ -55,15 +62,11 @@ def test_decode_leaves_the_model_as_it_was(tiny_llm):
 def test_single_token_attention_equals_sdpa():
     torch.manual_seed(0)
 
-    class Module:
-        num_key_value_groups = 3
-        is_causal = True
-
     query, key, value = torch.randn(5, 9, 1, 16), torch.randn(5, 3, 7, 16), torch.randn(5, 3, 7, 16)
     mask = torch.ones(5, 1, 1, 7, dtype=torch.bool)
     mask[0, ..., :3] = False
-    ours, _ = decoding.decode_attention(Module(), query, key, value, mask, scaling=0.25)
-    reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
+    ours, _ = decoding.decode_attention(_Attention(), query, key, value, mask, scaling=0.25)
+    reference, _ = decoding.sdpa_attention_forward(_Attention(), query, key, value, mask, scaling=0.25)
     torch.testing.assert_close(ours, reference)
 
 
@@ -116,15 +119,11 @@ def test_prompt_attention_equals_sdpa():
     """Several query tokens, a causal mask with left padding: the two-matmul path equals sdpa."""
     torch.manual_seed(0)
 
-    class Module:
-        num_key_value_groups = 3
-        is_causal = True
-
     query, key, value = torch.randn(2, 9, 6, 16), torch.randn(2, 3, 6, 16), torch.randn(2, 3, 6, 16)
     mask = torch.ones(6, 6, dtype=torch.bool).tril().expand(2, 1, 6, 6).clone()
     mask[1, :, :, :2] = False  # row 1 has two positions of left padding
-    ours, _ = decoding.decode_attention(Module(), query, key, value, mask, scaling=0.25)
-    reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
+    ours, _ = decoding.decode_attention(_Attention(), query, key, value, mask, scaling=0.25)
+    reference, _ = decoding.sdpa_attention_forward(_Attention(), query, key, value, mask, scaling=0.25)
     assert not ours.isnan().any()  # padding rows see nothing: an even spread, not NaN
     torch.testing.assert_close(ours[0], reference[0])
     torch.testing.assert_close(ours[1, 2:], reference[1, 2:])
@@ -134,12 +133,8 @@ def test_causal_prompt_attention_without_a_mask_equals_sdpa():
     """transformers passes no mask for an unpadded prompt: causal attention, as sdpa's is_causal gives."""
     torch.manual_seed(0)
 
-    class Module:
-        num_key_value_groups = 3
-        is_causal = True
-
     query, key, value = torch.randn(2, 9, 4, 16), torch.randn(2, 3, 7, 16), torch.randn(2, 3, 7, 16)  # 3 cached
-    ours, _ = decoding.decode_attention(Module(), query, key, value, None, scaling=0.25)
+    ours, _ = decoding.decode_attention(_Attention(), query, key, value, None, scaling=0.25)
     mask = torch.ones(4, 7, dtype=torch.bool).tril(3)[None, None]
-    reference, _ = decoding.sdpa_attention_forward(Module(), query, key, value, mask, scaling=0.25)
+    reference, _ = decoding.sdpa_attention_forward(_Attention(), query, key, value, mask, scaling=0.25)
     torch.testing.assert_close(ours, reference)

@@ -425,3 +425,14 @@ def test_sigkill_while_swapping_adapter_keeps_an_adapter(good_adapter, tiny_mode
     _train_and_kill(tiny_model_dir, out, epochs=0.125, hook="swap", marker=b"IN-SWAP")
     llm = sft.load(out, model=tiny_model_dir)
     assert isinstance(llm.answer("Convert 3 km to m.")[0], float)
+
+
+def test_cache_is_keyed_by_content_not_by_path(tmp_path):
+    """The same GGUF installed by two venvs shares one converted copy; other content gets its own."""
+    from unitlm.base_llm import _cache_dir_for
+
+    for name, content in (("a", b"same weights"), ("b", b"same weights"), ("c", b"other weights")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.gguf").write_bytes(content)
+    assert _cache_dir_for(str(tmp_path / "a"), "m.gguf") == _cache_dir_for(str(tmp_path / "b"), "m.gguf")
+    assert _cache_dir_for(str(tmp_path / "a"), "m.gguf") != _cache_dir_for(str(tmp_path / "c"), "m.gguf")
