@@ -2,11 +2,11 @@
 
 Measured on 2 cores (see README, Speed): transformers' `generate` keeps every row
 of a batch running until the longest one ends, pads every prompt to the longest,
-computes the prefill's last-token logits through a slow broadcast matmul, and runs
-attention through a kernel with a high fixed cost. This loop drops rows as they finish, runs the prompts in
-groups of similar length, feeds the output layer a contiguous tensor, does
-attention with two matmuls. It calls the model's own forward, so the tokens are
-the model's.
+computes the prefill's last-token logits through a slow broadcast matmul, and
+runs attention through a kernel with a high fixed cost. This loop drops rows as
+they finish, runs the prompts in groups of similar length, feeds the output layer
+a contiguous tensor, and does attention with two matmuls. It calls the model's
+own forward, so the tokens are the model's.
 """
 
 from collections.abc import Callable
@@ -30,8 +30,8 @@ def decode_attention(module, query, key, value, attention_mask, dropout=0.0, sca
     if attention_mask is None and length > 1 and getattr(module, "is_causal", False):
         # transformers leaves the mask out of unpadded prompts and asks for causal attention
         attention_mask = torch.ones(length, keys, dtype=torch.bool, device=query.device).tril(keys - length)[None, None]
-    if not plain or (attention_mask is not None and attention_mask.dtype != torch.bool) or (
-            attention_mask is None and length > 1):
+    known = length == 1 if attention_mask is None else attention_mask.dtype == torch.bool
+    if not (plain and known):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
     kv_heads = key.shape[1]
     group = heads // kv_heads
@@ -120,9 +120,11 @@ def _prefill(model, input_ids, attention_mask, positions, prefix_states):
         group_logits, cache = run(group, keep)
         logits.append(group_logits)
         caches.append((cache, width - keep))
-    states = [tuple(torch.cat([_pad_after(getattr(cache.layers[layer], part), prefix, gap) for cache, gap in caches])[back]
-                    for part in ("keys", "values"))
-              for layer in range(len(caches[0][0].layers))]
+    states = []
+    for layer in range(len(caches[0][0].layers)):
+        keys = torch.cat([_pad_after(cache.layers[layer].keys, prefix, gap) for cache, gap in caches])
+        values = torch.cat([_pad_after(cache.layers[layer].values, prefix, gap) for cache, gap in caches])
+        states.append((keys[back], values[back]))
     return torch.cat(logits)[back], new_cache(model, states)
 
 
