@@ -66,8 +66,13 @@ def compact(expression: str) -> str:
     """
     if "+" in expression or " - " in expression:
         return expression.replace(" ", "")
-    first = _NUMBER.search(expression)
-    shorten = lambda m: m.group() if m.start() == first.start() else number(float(f"{float(m.group()):.{FACTOR_DIGITS}g}"))
+    value = _NUMBER.search(expression)
+
+    def shorten(match: re.Match) -> str:
+        if match.start() == value.start():
+            return match.group()
+        return number(float(f"{float(match.group()):.{FACTOR_DIGITS}g}"))
+
     return _NUMBER.sub(shorten, expression).replace(" ", "")
 
 
