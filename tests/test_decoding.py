@@ -54,9 +54,32 @@ def test_finished_callback_ends_a_row(tiny_llm):
 def test_decode_leaves_the_model_as_it_was(tiny_llm):
     inputs = _batch(tiny_llm)
     before = tiny_llm.model.config._attn_implementation
-    decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 3, set(), lambda row: False)
+    head = tiny_llm.model.get_output_embeddings()
+    decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 3, set(), lambda row: False,
+                    vocabulary=[5, 7, 11])
     assert tiny_llm.model.config._attn_implementation == before
-    assert not tiny_llm.model.get_output_embeddings()._forward_pre_hooks
+    assert tiny_llm.model.get_output_embeddings() is head and not head._forward_pre_hooks
+
+
+def test_vocabulary_picks_the_likeliest_allowed_token(tiny_llm):
+    """A cut output layer gives, at every step, the argmax of the full logits over the allowed ids."""
+    inputs = _batch(tiny_llm)
+    vocabulary = list(range(30, 400, 3))
+    ours = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 6, set(),
+                           lambda row: False, vocabulary=vocabulary)
+    allowed = torch.tensor(vocabulary)
+    for row, tokens in enumerate(ours):
+        assert set(tokens) <= set(vocabulary)
+        ids = inputs["input_ids"][row][inputs["attention_mask"][row].bool()]
+        for step, token in enumerate(tokens):
+            context = torch.cat([ids, torch.tensor(tokens[:step], dtype=ids.dtype)])
+            with torch.no_grad():
+                logits = tiny_llm.model(input_ids=context[None]).logits[0, -1]
+            assert token == vocabulary[int(logits[allowed].argmax())]
+    everything = list(range(tiny_llm.model.config.vocab_size))
+    assert decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 6, set(),
+                           lambda row: False, vocabulary=everything) == \
+        decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 6, set(), lambda row: False)
 
 
 def test_single_token_attention_equals_sdpa():

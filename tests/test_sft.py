@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers
 
 from unitlm import finetune, sft
 from unitlm.base_llm import format_example
@@ -45,6 +46,25 @@ def test_compact_targets_keep_the_answer():
         target = sft.answer_target(question, answer, reasoning)
         assert " " not in target
         assert math.isclose(parse_answer(target), answer, rel_tol=2e-3, abs_tol=1e-9), (question, target)
+
+
+def test_answer_vocabulary_holds_every_trained_answer_token(tokenizer_dir):
+    """SFT generation picks among `answer_characters` tokens: every token a train target
+    asks the model for, up to the closing tag's `</`, is among them."""
+    from unitlm.base_llm import answer_vocabulary
+    from unitlm.data import Dataset
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_dir)
+    vocabulary = set(answer_vocabulary(tokenizer, sft.SFTModel.answer_characters, {tokenizer.eos_token_id}))
+    assert 50 < len(vocabulary) < 1000
+    for question, answer, reasoning in Dataset("train").data[:3000]:
+        prompt = sft.SFTModel.format_prompt(None, question)
+        text = format_example(question, sft.answer_target(question, answer, reasoning))
+        ids, prompt_ids = tokenizer(text)["input_ids"], tokenizer(prompt)["input_ids"]
+        assert ids[: len(prompt_ids)] == prompt_ids
+        asked = ids[len(prompt_ids):]
+        closing = next(i for i, t in enumerate(asked) if tokenizer.decode([t]).startswith("</"))
+        assert set(asked[: closing + 1]) <= vocabulary, (question, text)
 
 
 def test_doctests():

@@ -230,9 +230,19 @@ def complete_close(text: str) -> str:
     return text + ANSWER_CLOSE[2:] if text.endswith("</") else text
 
 
+def answer_vocabulary(tokenizer, characters: str, stop_ids: set[int]) -> list[int]:
+    """Token ids an answer written with `characters` can use, the closing tag's start, and the stop tokens."""
+    allowed = set(characters)
+    texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    return sorted({i for i, text in enumerate(texts)
+                   if (text and set(text) <= allowed) or text.startswith("</") or ANSWER_CLOSE.startswith(text or " ")}
+                  | stop_ids)
+
+
 class BaseLLM:
     max_new_tokens = 40
     micro_batch = 256
+    answer_characters: str | None = None  # when set, generation picks only tokens made of these (see SFTModel)
 
     def __init__(self, model: str | None = None, device: str | None = None, dtype: torch.dtype | None = None):
         self.model_name = model or default_model()
@@ -291,8 +301,16 @@ class BaseLLM:
             finished=lambda row: closes_answer(self.tokenizer, row),
             temperature=temperature,
             prefix=prefix,
+            vocabulary=self._vocabulary(),
         )
         return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+
+    def _vocabulary(self) -> list[int] | None:
+        if self.answer_characters is None:
+            return None
+        if getattr(self, "_answer_vocabulary", None) is None:
+            self._answer_vocabulary = answer_vocabulary(self.tokenizer, self.answer_characters, self._stop_ids())
+        return self._answer_vocabulary
 
     def _stop_ids(self) -> set[int]:
         configured = self.model.generation_config.eos_token_id

@@ -63,18 +63,33 @@ AttentionInterface.register(ATTENTION, decode_attention)
 AttentionMaskInterface.register(ATTENTION, sdpa_mask)
 
 
+def restricted_head(head: torch.nn.Linear, vocabulary: torch.Tensor) -> torch.nn.Linear:
+    """The output layer cut to the rows of `vocabulary`: logits for those tokens alone, the same values."""
+    cut = torch.nn.Linear(head.in_features, len(vocabulary), bias=head.bias is not None,
+                          device=head.weight.device, dtype=head.weight.dtype)
+    cut.weight = torch.nn.Parameter(head.weight[vocabulary].contiguous(), requires_grad=False)
+    if head.bias is not None:
+        cut.bias = torch.nn.Parameter(head.bias[vocabulary].contiguous(), requires_grad=False)
+    return cut
+
+
 @contextmanager
-def _decoding(model):
-    """The fast attention and a contiguous output-layer input, for the duration of one decode."""
+def _decoding(model, vocabulary: torch.Tensor | None = None):
+    """The fast attention, a contiguous output-layer input and, with `vocabulary`, an output
+    layer cut to those tokens, for the duration of one decode."""
     previous = model.config._attn_implementation
     fast = previous == "sdpa"
     if fast:
         model.set_attn_implementation(ATTENTION)
+    head = model.get_output_embeddings()
+    if vocabulary is not None:
+        model.set_output_embeddings(restricted_head(head, vocabulary))
     hook = model.get_output_embeddings().register_forward_pre_hook(lambda _, args: (args[0].contiguous(),))
     try:
         yield
     finally:
         hook.remove()
+        model.set_output_embeddings(head)
         if fast:
             model.set_attn_implementation(previous)
 
@@ -144,19 +159,23 @@ def decode(
     finished: Callable[[list[int]], bool],
     temperature: float = 0.0,
     prefix: list[int] | None = None,
+    vocabulary: list[int] | None = None,
 ) -> list[list[int]]:
     """New token ids per row of a left-padded batch that follows `prefix`, shared by every row.
 
     The prefix (a few-shot prompt, say) runs once, not once per row. A row ends at a
     token in `stop_ids` (kept in its output), when `finished(row_tokens)` says so, or
-    after `max_new_tokens`; finished rows leave the batch at once.
+    after `max_new_tokens`; finished rows leave the batch at once. With `vocabulary`,
+    every new token is the model's likeliest (or sampled) among those token ids alone:
+    the output layer computes 100 rows instead of 49152.
     """
     rows = list(range(input_ids.shape[0]))
     outputs: list[list[int]] = [[] for _ in rows]
     if max_new_tokens < 1 or not rows:
         return outputs
     positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-    with _decoding(model):
+    allowed = None if vocabulary is None else torch.tensor(vocabulary, device=input_ids.device)
+    with _decoding(model, allowed):
         prefix_states = []
         if prefix:
             shared = new_cache(model)
@@ -170,6 +189,8 @@ def decode(
         position = positions[:, -1:] + 1
         for step in range(max_new_tokens):
             tokens = _next_tokens(logits, temperature)
+            if allowed is not None:
+                tokens = allowed[tokens]
             keep = []
             for i, (row, token) in enumerate(zip(rows, tokens.tolist())):
                 outputs[row].append(token)

@@ -78,9 +78,16 @@ def compact(expression: str) -> str:
 
 class SFTModel(BaseLLM):
     """Every SFT target opens with `<answer>`, so the prompt carries that opening: the
-    model starts at the expression. The prompt is still a prefix of the training text."""
+    model starts at the expression. The prompt is still a prefix of the training text.
+
+    What follows is arithmetic and the closing tag, so generation picks among the tokens
+    made of `answer_characters` (136 of 49152): the output layer, a fifth of a decode
+    step's work, shrinks to those rows. A token outside them could only spoil the answer.
+    """
 
     max_new_tokens = 40
+    answer_characters = "0123456789.*/+-()e"
+    micro_batch = 512  # with the cut output layer, 512 rows beat 256 (73.5 vs 68.9 q/s, 4 rounds each)
 
     def format_prompt(self, question: str) -> str:
         return format_example(question, ANSWER_OPEN)
