@@ -1,3 +1,6 @@
+import pytest
+import torch
+
 from unitlm.base_llm import BaseLLM, format_example
 
 
@@ -72,11 +75,31 @@ def test_prompt_is_prefix_of_training_text():
     assert format_example("q?", "<answer>1</answer>").startswith(format_example("q?"))
 
 
-def test_cot_prompt_has_chat_turns_and_computed_worked_answers(tiny_llm):
+def test_cot_prompt_has_chat_turns_and_computed_worked_answers(tiny_model_dir):
     from unitlm import cot
 
     assert cot.worked_answer(3, "mile", "foot") == "<answer>3 * 5280</answer>"
     assert cot.worked_answer(212, "degree Fahrenheit", "degree Celsius").startswith("<answer>(212 - 32)")
-    prompt = cot.CoTModel.format_prompt(tiny_llm, "How many feet are in 2 miles?")
+    llm = cot.CoTModel(tiny_model_dir, demos="fixed", device="cpu", dtype=torch.float32)
+    prompt = llm.format_prompt("How many feet are in 2 miles?")
     assert prompt.count("<answer>") == len(cot.EXAMPLES) + 1 and cot.INSTRUCTION in prompt  # + the instruction
     assert prompt.rstrip().endswith("assistant")
+    with pytest.raises(ValueError, match="demos"):
+        cot.CoTModel(tiny_model_dir, demos="table", device="cpu")
+
+
+def test_retrieved_examples_are_alike_and_never_the_question(tiny_model_dir):
+    """The default CoT prompt shows the nearest train questions, the nearest last, never the
+    asked one: a train question's own gold answer stays out of its prompt."""
+    from unitlm import cot, demos
+    from unitlm.data import Dataset
+
+    llm = cot.CoTModel(tiny_model_dir, device="cpu", dtype=torch.float32)
+    examples = llm.examples("How many kilograms are in 9 ounces?")
+    assert len(examples) == cot.RETRIEVED_EXAMPLES
+    nearest = examples[-1][0].lower()
+    assert "kilogram" in nearest and demos._after_number(nearest, 1)[0].startswith("ounce"), nearest
+    for question, answer, reasoning in Dataset("train").data[:5]:
+        prompt = llm.format_prompt(question)
+        assert prompt.count(question) == 1 and cot.pool_answer(question, answer, reasoning) not in prompt
+        assert prompt.count("<answer>") == cot.RETRIEVED_EXAMPLES + 1

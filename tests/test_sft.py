@@ -70,9 +70,9 @@ def test_answer_vocabulary_holds_every_trained_answer_token(tokenizer_dir):
 def test_doctests():
     import doctest
 
-    from unitlm import units
+    from unitlm import cot, demos, units
 
-    for module in (sft, units):
+    for module in (sft, units, cot, demos):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 

@@ -1,20 +1,27 @@
 """In-context chain of thought: the base model, a chat prompt, and worked examples.
 
     python -m unitlm.cot test                   # accuracy and answer rate on valid
-    python -m unitlm.cot test --max-question 100
+    python -m unitlm.cot test --demos fixed     # the same seven examples for every question
 
 The model writes the conversion as a multiplication by the factor inside
-<answer></answer>; the calculator does the arithmetic. Measured on all 1000
-valid questions, this direct form (accuracy 0.048, answer rate 1.000) beat
-stating the factor first (`1 A = F B. <answer>...`: 0.044, 0.862), which
-often ran into endless digits before the answer opened.
+<answer></answer>; the calculator does the arithmetic. The worked examples are
+by default the six train questions that read most alike (`demos.py`), so the
+model sees factors of the units it is asked about; it still writes every
+number of its answer. With the fixed examples, the 135M model rarely recalls
+a factor (README, CoT). Measured on all 1000 valid questions, the direct form
+(accuracy 0.048, answer rate 1.000, fixed examples) beat stating the factor
+first (`1 A = F B. <answer>...`: 0.044, 0.862), which often ran into endless
+digits before the answer opened.
 """
 
 import argparse
+import re
+from functools import cache
 
 from .base_llm import BaseLLM
-from .data import benchmark_and_print
-from .units import BY_NAME, convert, expression, number
+from .data import Dataset, benchmark_and_print
+from .demos import Demonstrations
+from .units import BY_NAME, convert, expression, number, value_in_question
 
 INSTRUCTION = "You convert units. Answer with the multiplication inside <answer></answer>, nothing else."
 
@@ -38,24 +45,68 @@ def worked_answer(value: float, source: str, target: str) -> str:
     return f"<answer>{number(value)} * {number(convert(1, a, b))}</answer>"
 
 
+_EXPRESSION = re.compile(r"<answer>(.*?)</answer>")
+
+
+def pool_answer(question: str, answer: float, reasoning: str | None = None) -> str | None:
+    """A train entry's worked answer: `v * factor`, or its gold formula where an offset makes it
+    no product (temperature); None when the question holds no usable number.
+
+    >>> pool_answer("How many gram are there per 6 kg?", 6000.0)
+    '<answer>6 * 1000</answer>'
+    """
+    gold = _EXPRESSION.search(reasoning or "")
+    if gold and ("+" in gold.group(1) or " - " in gold.group(1)):
+        return gold.group(0)
+    value = float(gold.group(1).split(" * ")[0]) if gold and " * " in gold.group(1) else value_in_question(question)
+    if not value:
+        return None
+    return f"<answer>{number(value)} * {number(float(f'{answer / value:.6g}'))}</answer>"
+
+
+@cache
+def train_demonstrations() -> Demonstrations:
+    """The shipped train split with a worked answer each, indexed once per process."""
+    entries = [[e[0], answer] for e in Dataset("train").data
+               if (answer := pool_answer(e[0], e[1], e[2] if len(e) > 2 else None))]
+    return Demonstrations(entries)
+
+
+DEMOS = ("retrieved", "fixed")
+RETRIEVED_EXAMPLES = 6  # measured on the first 200 valid: 4 -> 0.395, 6 -> 0.475, 8 -> 0.435
+
+
 class CoTModel(BaseLLM):
     max_new_tokens = 48
 
+    def __init__(self, model: str | None = None, demos: str = DEMOS[0], **kwargs):
+        if demos not in DEMOS:
+            raise ValueError(f"demos must be one of {DEMOS}, not {demos!r}")
+        super().__init__(model, **kwargs)
+        self.demos = demos
+
+    def examples(self, question: str) -> list[tuple[str, str]]:
+        """(question, worked answer) pairs shown before `question`."""
+        if self.demos == "fixed":
+            return [(q, worked_answer(value, a, b)) for q, value, a, b in EXAMPLES]
+        return [(q, answer) for q, answer in train_demonstrations().nearest(question, RETRIEVED_EXAMPLES)]
+
     def format_prompt(self, question: str) -> str:
         messages = [{"role": "system", "content": INSTRUCTION}]
-        for example, value, source, target in EXAMPLES:
+        for example, answer in self.examples(question):
             messages.append({"role": "user", "content": example})
-            messages.append({"role": "assistant", "content": worked_answer(value, source, target)})
+            messages.append({"role": "assistant", "content": answer})
         messages.append({"role": "user", "content": question})
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
-def load(model: str | None = None) -> CoTModel:
-    return CoTModel(model)
+def load(model: str | None = None, demos: str = DEMOS[0]) -> CoTModel:
+    return CoTModel(model, demos)
 
 
-def test_model(model: str | None = None, split: str = "valid", max_question: int | None = None):
-    return benchmark_and_print(load(model), "cot", split, max_question)
+def test_model(model: str | None = None, split: str = "valid", max_question: int | None = None,
+               demos: str = DEMOS[0]):
+    return benchmark_and_print(load(model, demos), "cot", split, max_question)
 
 
 def main(argv=None):
@@ -64,8 +115,10 @@ def main(argv=None):
     parser.add_argument("--model", default=None, help="HF id, folder or .gguf path (default: embedded)")
     parser.add_argument("--split", default="valid")
     parser.add_argument("--max-question", type=int, default=None)
+    parser.add_argument("--demos", choices=DEMOS, default=DEMOS[0],
+                        help="worked examples: the train questions most alike (default) or a fixed seven")
     args = parser.parse_args(argv)
-    test_model(args.model, args.split, args.max_question)
+    test_model(args.model, args.split, args.max_question, args.demos)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""Worked examples chosen per question: the train questions that read most alike.
+
+In-context learning with retrieved demonstrations (KATE, Liu et al. 2022): the
+examples in a prompt are the pool questions nearest to the asked one, by TF-IDF
+cosine over the words that name units. The words right after the question's
+number are weighted again as `after:word`, since they usually name the unit
+converted from: "9 ounces in kilograms" and "9 kilograms in ounces" hold the
+same words, and only this tells them apart. It is all lexical: nothing here
+knows a unit or a factor, and the asked question itself is never an example.
+
+>>> words("How many kilograms are in 9 ounces?", {"kilograms", "ounces"})
+['kilograms', 'ounces', 'after:ounces', 'after:ounces']
+"""
+
+import math
+import re
+
+import torch
+
+_WORD = re.compile(r"[a-z]+(?:\^\d|\d)?|°[a-z]?")
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e-?\d+)?")
+AFTER_WORDS = 2  # words after the number that get the second weight
+UNIT_WINDOW = 3  # a pool word within this many words after a number counts as naming a unit
+
+
+def _after_number(question: str, count: int) -> list[str]:
+    text = question.lower()
+    match = _NUMBER.search(text)
+    return _WORD.findall(text[match.end():])[:count] if match else []
+
+
+def words(question: str, vocabulary: set[str]) -> list[str]:
+    """The question's unit words, then the ones after its number again, tagged."""
+    unit_words = [w for w in _WORD.findall(question.lower()) if w in vocabulary]
+    after = [f"after:{w}" for w in _after_number(question, AFTER_WORDS) if w in vocabulary]
+    return unit_words + after * 2
+
+
+class Demonstrations:
+    """Nearest pool entries for a question; `entries` are `[question, answer, ...]` lists."""
+
+    def __init__(self, entries: list[list]):
+        self.entries = entries
+        # unit words, learned from where they stand in the pool: right after a number
+        self.vocabulary = {w for e in entries for w in _after_number(e[0], UNIT_WINDOW)}
+        bags = [words(e[0], self.vocabulary) for e in entries]
+        counts: dict[str, int] = {}
+        for bag in bags:
+            for w in set(bag):
+                counts[w] = counts.get(w, 0) + 1
+        self.index = {w: i for i, w in enumerate(counts)}
+        self.idf = torch.tensor([math.log(len(entries) / (1 + counts[w])) + 1 for w in counts])
+        self.matrix = torch.stack([self._vector(bag) for bag in bags])
+
+    def _vector(self, bag: list[str]) -> torch.Tensor:
+        vector = torch.zeros(len(self.index))
+        for w in bag:
+            if w in self.index:
+                vector[self.index[w]] += 1
+        vector = vector * self.idf
+        return vector / vector.norm().clamp(min=1e-9)
+
+    def nearest(self, question: str, k: int) -> list[list]:
+        """The `k` most alike entries, least alike first (the nearest stands next to the question)."""
+        similarity = self.matrix @ self._vector(words(question, self.vocabulary))
+        asked = " ".join(question.split())
+        picked = [self.entries[i] for i in similarity.topk(min(k + 1, len(self.entries))).indices.tolist()
+                  if " ".join(self.entries[i][0].split()) != asked]
+        return picked[:k][::-1]
