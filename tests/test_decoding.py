@@ -161,3 +161,18 @@ def test_causal_prompt_attention_without_a_mask_equals_sdpa():
     mask = torch.ones(4, 7, dtype=torch.bool).tril(3)[None, None]
     reference, _ = decoding.sdpa_attention_forward(_Attention(), query, key, value, mask, scaling=0.25)
     torch.testing.assert_close(ours, reference)
+
+
+def test_long_padded_prompts_decode_as_each_alone(tiny_llm):
+    """Prompts over LONG_PROMPT tokens take sdpa; padded in one batch, each still gets what it gets alone."""
+    long_questions = [" ".join(["How many feet are in 3 miles?"] * n) for n in (9, 14, 2)]
+    prompts = [format_example(q) for q in long_questions]
+    lengths = [len(tiny_llm.tokenizer(p)["input_ids"]) for p in prompts]
+    assert max(lengths) > decoding.LONG_PROMPT and min(lengths) < decoding.LONG_PROMPT
+    inputs = tiny_llm.tokenizer(prompts, return_tensors="pt", padding=True)
+    together = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 6, set(),
+                               lambda row: False)
+    for prompt, tokens in zip(prompts, together):
+        alone = tiny_llm.tokenizer([prompt], return_tensors="pt")
+        assert decoding.decode(tiny_llm.model, alone["input_ids"], alone["attention_mask"], 6, set(),
+                               lambda row: False) == [tokens]
