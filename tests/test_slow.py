@@ -66,3 +66,16 @@ def test_shipped_rft_adapter_answers_unseen_questions():
     assert result.accuracy >= 0.7 and result.answer_rate >= 0.95
     assert invented_accuracy(model) >= result.accuracy - 0.25
     assert not math.isnan(model.answer("Express 4 centuries as a quantity of week.")[0])
+
+
+@pytest.mark.slow
+def test_retrieved_cot_examples_beat_fixed_ones():
+    """In-context CoT on the real model: the retrieved worked examples must keep their lead over
+    the fixed seven (1000 valid: 0.498 vs 0.048), and answers must close."""
+    from unitlm import load_cot
+
+    valid = data.Dataset("valid")
+    retrieved = data.benchmark(load_cot(), valid, 60)
+    fixed = data.benchmark(load_cot(demos="fixed"), valid, 60)
+    assert retrieved.answer_rate >= 0.95
+    assert retrieved.accuracy >= fixed.accuracy + 0.2, (retrieved.accuracy, fixed.accuracy)
