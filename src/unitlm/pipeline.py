@@ -1,7 +1,7 @@
 """Every stage end to end into one run folder, resumable stage by stage, then the report.
 
     unitlm pipeline                          # small budget into runs/small (8 minutes on 2 cores)
-    unitlm pipeline --budget full            # into runs/full; trains the shipped adapters (24 minutes on 2 cores)
+    unitlm pipeline --budget full            # into runs/full; trains the shipped adapters (28 minutes on 2 cores)
     unitlm pipeline --run runs/try2          # another folder; run the same command again to resume
 
 Stages: data (record the shipped splits), cot (eval), sft (train + test),
@@ -47,7 +47,7 @@ BUDGETS = {
     "small": Budget(eval_questions=100, valid_questions=100, sft_examples=3072, rft_gold_examples=1024,
                     datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
                     adapters_in_run=True),
-    # The recipe of the shipped adapters, written to the package folders; timed at 23 min 37 s (README).
+    # The recipe of the shipped adapters, written to the package folders; timed at 27 min 37 s (README).
     "full": Budget(rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
 }
 
