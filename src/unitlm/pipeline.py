@@ -1,6 +1,6 @@
 """Every stage end to end into one run folder, resumable stage by stage, then the report.
 
-    unitlm pipeline                          # small budget into runs/small (8 minutes on 2 cores)
+    unitlm pipeline                          # small budget into runs/small (9 minutes on 2 cores)
     unitlm pipeline --budget full            # into runs/full; trains the shipped adapters (28 minutes on 2 cores)
     unitlm pipeline --run runs/try2          # another folder; run the same command again to resume
 
@@ -43,7 +43,7 @@ class Budget:
 
 
 BUDGETS = {
-    # Timed at 7 min 58 s and 8 min 29 s with setup from a fresh clone on 2 CPU cores (README); the bar is 15 minutes.
+    # Timed at 8 min 59 s with setup from a fresh clone on 2 CPU cores (README); the bar is 15 minutes.
     "small": Budget(eval_questions=100, valid_questions=100, sft_examples=3072, rft_gold_examples=1024,
                     datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
                     adapters_in_run=True),
