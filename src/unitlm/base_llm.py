@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -301,16 +302,15 @@ class BaseLLM:
             finished=lambda row: closes_answer(self.tokenizer, row),
             temperature=temperature,
             prefix=prefix,
-            vocabulary=self._vocabulary(),
+            vocabulary=self._vocabulary,
         )
         return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
 
+    @cached_property
     def _vocabulary(self) -> list[int] | None:
         if self.answer_characters is None:
             return None
-        if getattr(self, "_answer_vocabulary", None) is None:
-            self._answer_vocabulary = answer_vocabulary(self.tokenizer, self.answer_characters, self._stop_ids())
-        return self._answer_vocabulary
+        return answer_vocabulary(self.tokenizer, self.answer_characters, self._stop_ids())
 
     def _stop_ids(self) -> set[int]:
         configured = self.model.generation_config.eos_token_id

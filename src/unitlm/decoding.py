@@ -173,7 +173,7 @@ def decode(
     token in `stop_ids` (kept in its output), when `finished(row_tokens)` says so, or
     after `max_new_tokens`; finished rows leave the batch at once. With `vocabulary`,
     every new token is the model's likeliest (or sampled) among those token ids alone:
-    the output layer computes 100 rows instead of 49152.
+    the output layer computes only their rows.
     """
     rows = list(range(input_ids.shape[0]))
     outputs: list[list[int]] = [[] for _ in rows]
