@@ -18,7 +18,7 @@ import traceback
 # `unitlm STAGE ...` hands the rest of the command line to that module's own main(argv):
 # the same function as `python -m unitlm.<module>`, not a copy.
 STAGES = {
-    "data": ("units", "generate question splits, or check data files for overlap"),
+    "data": ("questions", "generate question splits, or check data files for overlap"),
     "base": ("base_llm", "show the base model's generations on a few questions"),
     "cot": ("cot", "test in-context chain-of-thought prompting"),
     "sft": ("sft", "train or test the SFT adapter"),

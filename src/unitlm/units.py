@@ -1,9 +1,7 @@
-"""Unit knowledge and a question generator with exact ground truth.
-
-    unitlm data generate --n 6000 --seed 0 --out src/unitlm/splits
+"""Unit knowledge: which units we ask about, how people write them, exact conversion.
 
 Conversion factors come from pint; this file only says which units we ask
-about and how people write them. Each unit is stated relative to its
+about and how people write them (the question generator is `questions.py`). Each unit is stated relative to its
 category's base unit, so the gold reasoning for any pair is two facts and an
 expression the calculator evaluates:
 
@@ -11,10 +9,8 @@ expression the calculator evaluates:
 """
 
 import functools
-import random
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pint
 
@@ -29,15 +25,27 @@ class Unit:
     category: str
     pint: str  # pint expression for one of this unit
     plural: str
-    aliases: tuple[str, ...]  # abbreviations, symbols and other spellings
+    aliases: tuple[str, ...]  # abbreviations, symbols and other spellings that name this unit anywhere
+    # Short forms that name this unit only beside another unit of its category ("4 G" beside MB is
+    # gigabytes, "K" beside °C is kelvin): the generator writes them, `lookup` needs the category.
+    context: tuple[str, ...] = ()
+    # The reading a word with several common meanings gets by default ("ton" is the US short ton);
+    # the reasoning states it, so the answer never rests on a silent guess.
+    reading: str | None = None
 
     @property
     def forms(self) -> tuple[str, ...]:
         return (self.name, self.plural, *self.aliases)
 
+    @property
+    def label(self) -> str:
+        """How reasoning names the unit: `ton (US short)`, `meter`."""
+        return f"{self.name} ({self.reading})" if self.reading else self.name
 
-def _u(category, name, pint_expr, plural=None, aliases=""):
-    return Unit(name, category, pint_expr, plural or name + "s", tuple(aliases.split("|")) if aliases else ())
+
+def _u(category, name, pint_expr, plural=None, aliases="", context="", reading=None):
+    return Unit(name, category, pint_expr, plural or name + "s", tuple(aliases.split("|")) if aliases else (),
+                tuple(context.split("|")) if context else (), reading)
 
 
 BASE = {
@@ -53,95 +61,111 @@ BASE = {
     "temperature": "kelvin",
 }
 
+# Words with two common meanings (ton, ounce, gallon, pint, quart, cup, fluid ounce) mean their US
+# customary unit unless the question names another variant ("metric ton", "imperial gallon"); in a
+# volume question "ounce"/"oz" is the fluid ounce. Data sizes are decimal (1 GB = 1000 MB); all-lowercase
+# kb/mb/gb/tb are read as bytes, as people type them; Kb/Mb/Gb and "b" are bits.
 UNITS = [
     _u("length", "millimeter", "millimeter", aliases="mm|millimetre|millimetres"),
-    _u("length", "centimeter", "centimeter", aliases="cm|centimetre|centimetres"),
-    _u("length", "meter", "meter", aliases="m|metre|metres"),
-    _u("length", "kilometer", "kilometer", aliases="km|kilometre|kilometres|kms"),
-    _u("length", "inch", "inch", "inches", "in|in."),
-    _u("length", "foot", "foot", "feet", "ft|ft."),
+    _u("length", "centimeter", "centimeter", aliases="cm|centimetre|centimetres|cms"),
+    _u("length", "meter", "meter", aliases="m|metre|metres|mtr"),
+    _u("length", "kilometer", "kilometer", aliases="km|kilometre|kilometres|kms|klick|klicks"),
+    _u("length", "inch", "inch", "inches", "in|in.|inchs"),
+    _u("length", "foot", "foot", "feet", "ft|ft.|foots"),
     _u("length", "yard", "yard", aliases="yd|yds"),
-    _u("length", "mile", "mile", aliases="mi"),
-    _u("length", "nautical mile", "nautical_mile", aliases="nmi"),
-    _u("mass", "milligram", "milligram", aliases="mg"),
-    _u("mass", "gram", "gram", aliases="g|gm|gramme|grammes"),
-    _u("mass", "kilogram", "kilogram", aliases="kg|kilo|kilos|kgs"),
-    _u("mass", "metric ton", "metric_ton", aliases="tonne|tonnes|t"),
-    _u("mass", "ounce", "ounce", aliases="oz"),
-    _u("mass", "pound", "pound", aliases="lb|lbs"),
+    _u("length", "mile", "mile", aliases="mi|mi."),
+    _u("length", "nautical mile", "nautical_mile", aliases="nmi|NM"),
+    _u("mass", "milligram", "milligram", aliases="mg|mgs"),
+    _u("mass", "gram", "gram", aliases="g|gm|gms|gramme|grammes"),
+    _u("mass", "kilogram", "kilogram", aliases="kg|kilo|kilos|kgs|KG|Kg"),
+    _u("mass", "metric ton", "metric_ton", aliases="tonne|tonnes|t|metric tons"),
+    _u("mass", "long ton", "long_ton", aliases="imperial ton|imperial tons|UK ton|UK tons"),
+    _u("mass", "ton", "short_ton", aliases="short ton|short tons|US ton|US tons|tn", reading="US short"),
+    _u("mass", "ounce", "ounce", aliases="oz|ozs"),
+    _u("mass", "troy ounce", "troy_ounce", aliases="troy oz|ozt"),
+    _u("mass", "pound", "pound", aliases="lb|lbs|lb.|lbs."),
     _u("mass", "stone", "stone", "stones", "st"),
-    _u("mass", "ton", "short_ton", aliases="short ton|short tons|US ton"),
     _u("mass", "carat", "carat", aliases="ct"),
-    _u("time", "millisecond", "millisecond", aliases="ms|msec"),
-    _u("time", "second", "second", aliases="s|sec|secs"),
-    _u("time", "minute", "minute", aliases="min|mins"),
-    _u("time", "hour", "hour", aliases="h|hr|hrs"),
-    _u("time", "day", "day", aliases="d"),
+    _u("time", "millisecond", "millisecond", aliases="ms|msec|msecs"),
+    _u("time", "second", "second", aliases="s|sec|secs|seconds"),
+    _u("time", "minute", "minute", aliases="min|mins", context="m"),
+    _u("time", "hour", "hour", aliases="h|hr|hrs|hours"),
+    _u("time", "day", "day", aliases="d|days"),
     _u("time", "week", "week", aliases="wk|wks"),
-    _u("time", "month", "month", aliases="mo"),
+    _u("time", "month", "month", aliases="mo|mos|mth|mths"),
     _u("time", "year", "year", aliases="yr|yrs"),
     # pint's "decade" is the logarithmic one; the span of ten years is ours to define.
     _u("time", "decade", "10 * year"),
     _u("time", "century", "century", "centuries"),
-    _u("volume", "milliliter", "milliliter", aliases="mL|ml|millilitre|millilitres"),
-    _u("volume", "liter", "liter", aliases="L|l|litre|litres"),
-    _u("volume", "cubic meter", "meter**3", aliases="m^3|m**3|m3|cubic metre|cubic metres"),
-    _u("volume", "cubic centimeter", "centimeter**3", aliases="cm^3|cm**3|cc|cm3|cubic centimetre"),
-    _u("volume", "cubic millimeter", "millimeter**3", aliases="mm^3|mm**3|mm3"),
-    _u("volume", "cubic foot", "foot**3", "cubic feet", "ft^3|ft**3|cu ft"),
-    _u("volume", "cubic inch", "inch**3", "cubic inches", "in^3|in**3|cu in"),
-    _u("volume", "gallon", "gallon", aliases="gal|US gallon|US gallons"),
-    _u("volume", "quart", "quart", aliases="qt"),
-    _u("volume", "pint", "pint", aliases="pt"),
-    _u("volume", "cup", "cup"),
-    _u("volume", "fluid ounce", "fluid_ounce", aliases="fl oz|fl. oz."),
-    _u("volume", "tablespoon", "tablespoon", aliases="tbsp"),
-    _u("volume", "teaspoon", "teaspoon", aliases="tsp"),
-    _u("speed", "meter per second", "meter/second", "meters per second", "m/s|metres per second|mps"),
-    _u("speed", "kilometer per hour", "kilometer/hour", "kilometers per hour", "km/h|kmh|kph|km/hr|kilometres per hour"),
-    _u("speed", "mile per hour", "mile/hour", "miles per hour", "mph|mi/h|mi/hr"),
-    _u("speed", "foot per second", "foot/second", "feet per second", "ft/s|fps"),
+    _u("volume", "milliliter", "milliliter", aliases="mL|ml|millilitre|millilitres|mls"),
+    _u("volume", "liter", "liter", aliases="L|l|litre|litres|ltr|ltrs"),
+    _u("volume", "cubic meter", "meter**3", aliases="m^3|m**3|m3|m³|cubic metre|cubic metres|cu m"),
+    _u("volume", "cubic centimeter", "centimeter**3", aliases="cm^3|cm**3|cc|cm3|cm³|cubic centimetre|ccs"),
+    _u("volume", "cubic millimeter", "millimeter**3", aliases="mm^3|mm**3|mm3|mm³"),
+    _u("volume", "cubic foot", "foot**3", "cubic feet", "ft^3|ft**3|ft3|ft³|cu ft|cu. ft."),
+    _u("volume", "cubic inch", "inch**3", "cubic inches", "in^3|in**3|in3|in³|cu in|cu. in."),
+    _u("volume", "gallon", "gallon", aliases="gal|gals|US gallon|US gallons", reading="US"),
+    _u("volume", "imperial gallon", "imperial_gallon", aliases="UK gallon|UK gallons|imp gal"),
+    _u("volume", "quart", "quart", aliases="qt|qts|US quart|US quarts", reading="US"),
+    _u("volume", "imperial quart", "imperial_quart", aliases="UK quart|UK quarts"),
+    _u("volume", "pint", "pint", aliases="pt|pts|US pint|US pints", reading="US"),
+    _u("volume", "imperial pint", "imperial_pint", aliases="UK pint|UK pints"),
+    _u("volume", "cup", "cup", aliases="US cup|US cups", reading="US"),
+    _u("volume", "metric cup", "0.25 * liter"),
+    _u("volume", "fluid ounce", "fluid_ounce", aliases="fl oz|fl. oz.|floz|US fluid ounce|US fl oz",
+       context="oz|ounce|ounces", reading="US"),
+    _u("volume", "imperial fluid ounce", "imperial_fluid_ounce", aliases="UK fluid ounce|UK fluid ounces|UK fl oz"),
+    _u("volume", "tablespoon", "tablespoon", aliases="tbsp|tbsps|Tbsp"),
+    _u("volume", "teaspoon", "teaspoon", aliases="tsp|tsps"),
+    _u("speed", "meter per second", "meter/second", "meters per second", "m/s|metres per second|mps|m/sec"),
+    _u("speed", "kilometer per hour", "kilometer/hour", "kilometers per hour",
+       "km/h|kmh|kph|km/hr|kmph|kilometres per hour"),
+    _u("speed", "mile per hour", "mile/hour", "miles per hour", "mph|mi/h|mi/hr|MPH"),
+    _u("speed", "foot per second", "foot/second", "feet per second", "ft/s|fps|ft/sec"),
     _u("speed", "inch per second", "inch/second", "inches per second", "in/s|ips"),
     _u("speed", "knot", "knot", aliases="kn|kt|kts"),
     _u("data", "bit", "bit", aliases="b"),
     _u("data", "byte", "byte", aliases="B"),
-    _u("data", "kilobit", "kilobit", aliases="kb|kbit"),
-    _u("data", "megabit", "megabit", aliases="Mb|Mbit"),
-    _u("data", "kilobyte", "kilobyte", aliases="kB|KB"),
-    _u("data", "megabyte", "megabyte", aliases="MB"),
-    _u("data", "gigabyte", "gigabyte", aliases="GB|G|gig|gigs"),
-    _u("data", "terabyte", "terabyte", aliases="TB"),
+    _u("data", "kilobit", "kilobit", aliases="Kb|kbit|kbits"),
+    _u("data", "megabit", "megabit", aliases="Mb|Mbit|mbit|Mbits"),
+    _u("data", "gigabit", "gigabit", aliases="Gb|Gbit|gbit|Gbits"),
+    _u("data", "kilobyte", "kilobyte", aliases="kB|KB|kb|KBs", context="K|k"),
+    _u("data", "megabyte", "megabyte", aliases="MB|mb|MBs|meg|megs", context="M"),
+    _u("data", "gigabyte", "gigabyte", aliases="GB|gb|GBs|G|gig|gigs"),
+    _u("data", "terabyte", "terabyte", aliases="TB|tb|TBs", context="T"),
     _u("data", "kibibyte", "kibibyte", aliases="KiB"),
     _u("data", "mebibyte", "mebibyte", aliases="MiB"),
     _u("data", "gibibyte", "gibibyte", aliases="GiB"),
-    _u("area", "square centimeter", "centimeter**2", aliases="cm^2|cm**2|cm2|sq cm"),
-    _u("area", "square meter", "meter**2", aliases="m^2|m**2|m2|sq m|square metre|square metres"),
-    _u("area", "square kilometer", "kilometer**2", aliases="km^2|km**2|km2|sq km"),
-    _u("area", "square inch", "inch**2", "square inches", "in^2|sq in"),
-    _u("area", "square foot", "foot**2", "square feet", "ft^2|ft**2|sq ft"),
-    _u("area", "square yard", "yard**2", aliases="yd^2|sq yd"),
-    _u("area", "square mile", "mile**2", aliases="mi^2|sq mi"),
+    _u("area", "square centimeter", "centimeter**2", aliases="cm^2|cm**2|cm2|cm²|sq cm"),
+    _u("area", "square meter", "meter**2", aliases="m^2|m**2|m2|m²|sq m|square metre|square metres|sqm"),
+    _u("area", "square kilometer", "kilometer**2", aliases="km^2|km**2|km2|km²|sq km"),
+    _u("area", "square inch", "inch**2", "square inches", "in^2|in²|sq in|sq. in."),
+    _u("area", "square foot", "foot**2", "square feet", "ft^2|ft**2|ft2|ft²|sq ft|sq. ft.|sqft"),
+    _u("area", "square yard", "yard**2", aliases="yd^2|yd²|sq yd"),
+    _u("area", "square mile", "mile**2", aliases="mi^2|mi²|sq mi"),
     _u("area", "hectare", "hectare", aliases="ha"),
     _u("area", "acre", "acre", aliases="ac"),
     _u("energy", "joule", "joule", aliases="J"),
-    _u("energy", "kilojoule", "kilojoule", aliases="kJ"),
+    _u("energy", "kilojoule", "kilojoule", aliases="kJ|KJ"),
     _u("energy", "megajoule", "megajoule", aliases="MJ"),
     _u("energy", "calorie", "calorie", aliases="cal"),
-    _u("energy", "kilocalorie", "kilocalorie", aliases="kcal|Calorie|Calories|food calorie"),
+    _u("energy", "kilocalorie", "kilocalorie", aliases="kcal|Calorie|Calories|food calorie|food calories|kcals"),
     _u("energy", "watt hour", "watt_hour", aliases="Wh|watt-hour|watt-hours"),
-    _u("energy", "kilowatt hour", "kilowatt_hour", aliases="kWh|kilowatt-hour|kilowatt-hours"),
-    _u("energy", "British thermal unit", "british_thermal_unit", aliases="BTU|Btu|BTUs"),
+    _u("energy", "kilowatt hour", "kilowatt_hour", aliases="kWh|kwh|KWH|kilowatt-hour|kilowatt-hours"),
+    _u("energy", "British thermal unit", "british_thermal_unit", aliases="BTU|Btu|BTUs|btu"),
     _u("pressure", "pascal", "pascal", aliases="Pa"),
     _u("pressure", "hectopascal", "hectopascal", aliases="hPa"),
     _u("pressure", "kilopascal", "kilopascal", aliases="kPa"),
     _u("pressure", "bar", "bar", aliases="bars"),
-    _u("pressure", "millibar", "millibar", aliases="mbar|mb"),
+    _u("pressure", "millibar", "millibar", aliases="mbar"),
     _u("pressure", "atmosphere", "atmosphere", aliases="atm"),
-    _u("pressure", "pound per square inch", "psi", "pounds per square inch", "psi|lb/in^2"),
+    _u("pressure", "pound per square inch", "psi", "pounds per square inch", "psi|lb/in^2|PSI"),
     _u("pressure", "millimeter of mercury", "mmHg", "millimeters of mercury", "mmHg|mm Hg"),
     _u("pressure", "torr", "torr", "torr", "Torr"),
-    _u("temperature", "degree Celsius", "degC", "degrees Celsius", "Celsius|°C|C|deg C|celsius"),
-    _u("temperature", "degree Fahrenheit", "degF", "degrees Fahrenheit", "Fahrenheit|°F|F|deg F|fahrenheit"),
+    _u("temperature", "degree Celsius", "degC", "degrees Celsius",
+       "Celsius|°C|C|deg C|celsius|degrees C|centigrade|degrees centigrade"),
+    _u("temperature", "degree Fahrenheit", "degF", "degrees Fahrenheit",
+       "Fahrenheit|°F|F|deg F|fahrenheit|degrees F"),
     _u("temperature", "kelvin", "kelvin", "kelvins", "K|Kelvin"),
 ]
 
@@ -163,9 +187,19 @@ def _forms() -> dict[str, Unit]:
     return table
 
 
-def lookup(text: str) -> Unit:
-    """The unit a surface form names (`km/h`, `Kilometres`, `m**3`); UnknownUnit otherwise."""
+def lookup(text: str, category: str | None = None) -> Unit:
+    """The unit a surface form names (`km/h`, `Kilometres`, `m**3`); UnknownUnit otherwise.
+
+    With `category`, short forms that depend on the other unit count too:
+
+    >>> lookup("G").name, lookup("M", "data").name, lookup("K").name, lookup("K", "data").name, lookup("oz", "volume").name
+    ('gigabyte', 'megabyte', 'kelvin', 'kilobyte', 'fluid ounce')
+    """
     key = " ".join(str(text).split())
+    if category is not None:
+        for unit in UNITS:
+            if unit.category == category and (key in unit.context or key in unit.forms):
+                return unit
     table = _forms()
     if key in table:
         return table[key]
@@ -238,66 +272,12 @@ def expression(value: float, source: Unit, target: Unit) -> tuple[str, str]:
         return fact, template.format(v=v)
     base = BASE[source.category]
     a, b = number(factor(source)), number(factor(target))
-    return f"1 {source.name} = {a} {base}. 1 {target.name} = {b} {base}.", f"{v} * {a} / {b}"
+    return f"1 {source.label} = {a} {base}. 1 {target.label} = {b} {base}.", f"{v} * {a} / {b}"
 
 
 def reasoning(value: float, source: Unit, target: Unit) -> str:
     facts, expr = expression(value, source, target)
     return f"{facts} <answer>{expr}</answer>"
-
-
-# Question phrasings. {v} value, {src} source unit agreeing with v, {dst} target
-# unit, {src1}/{dst1} unit names without a value.
-TEMPLATES = [
-    "How many {dst} are there per {v} {src}?",
-    "Express {v} {src} as a quantity of {dst}.",
-    "What is the conversion from {src1} to {dst1} for {v} units?",
-    "Convert {v} {src} to {dst}.",
-    "How many {dst} are in {v} {src}?",
-    "{v} {src} is how many {dst}?",
-    "What is {v} {src} in {dst}?",
-    "Please convert {v} {src} into {dst}.",
-    "If I have {v} {src}, how many {dst} do I have?",
-    "How many {dst} make up {v} {src}?",
-    "{v} {src} equals how many {dst}?",
-    "What does {v} {src} come to in {dst}?",
-    "Change {v} {src} to {dst}.",
-    "Convert {v} {src} into {dst}, please.",
-    "I need {v} {src} expressed in {dst}.",
-    "How much is {v} {src} in {dst}?",
-    "What is the value of {v} {src} when measured in {dst}?",
-    "Turn {v} {src} into {dst}.",
-    "{v} {src} = ? {dst}",
-    "How many {dst} correspond to {v} {src}?",
-    "Find the number of {dst} in {v} {src}.",
-    "Give {v} {src} in {dst}.",
-    "What is {v} {src} converted to {dst}?",
-    "Could you tell me how many {dst} are in {v} {src}?",
-    "Rewrite {v} {src} in terms of {dst}.",
-    "Convert from {src1} to {dst1}: {v}",
-    "{v} {src} to {dst}",
-    "{v} {src} in {dst}?",
-    "What quantity of {dst} is equal to {v} {src}?",
-    "Determine how many {dst} there are in {v} {src}.",
-    "How many {dst} is {v} {src}?",
-    "Calculate {v} {src} in {dst}.",
-    "If something measures {v} {src}, what is that in {dst}?",
-    "What's {v} {src} in {dst}?",
-    "Translate {v} {src} into {dst}.",
-    "How many {dst} does {v} {src} equal?",
-    "Using {dst1} as the unit, how much is {v} {src}?",
-    "{v} {src} converts to how many {dst}?",
-    "Tell me the number of {dst} in {v} {src}.",
-    "A value of {v} {src} equals how many {dst}?",
-    "Express the quantity {v} {src} in {dst}.",
-    "Convert this measurement to {dst}: {v} {src}.",
-    "What is the equivalent of {v} {src} in {dst}?",
-    "Please tell me how many {dst} are equal to {v} {src}.",
-    "From {src1} to {dst1}, what is {v}?",
-    "How many {dst} would {v} {src} be?",
-    "Work out {v} {src} in {dst}.",
-    "{v} {src} -> {dst}",
-]
 
 
 _VALUE = re.compile(r"(?<![\w.*^/])-?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])")
@@ -317,192 +297,3 @@ def value_in_question(question: str) -> float | None:
             except ValueError:
                 continue
     return None
-
-
-def sample_value(rng: random.Random, category: str) -> float:
-    """Small integers most often, then decimals, large and small values, as people write them."""
-    if category == "temperature":
-        return rng.choice([rng.randint(-40, 120), rng.randint(0, 500), round(rng.uniform(-50, 300), 1)])
-    kind = rng.random()
-    if kind < 0.45:
-        return float(rng.randint(1, 10))
-    if kind < 0.65:
-        return round(rng.uniform(0.1, 20), rng.choice([1, 1, 2]))
-    if kind < 0.85:
-        return float(rng.choice([rng.randint(11, 100), rng.randint(100, 5000), rng.choice([1e3, 1e4, 1e5, 1e6]) * rng.randint(1, 9)]))
-    return round(rng.uniform(0.001, 1), rng.choice([2, 3]))
-
-
-def write_value(rng: random.Random, value: float) -> str:
-    text = number(value)
-    if value >= 1000 and value == int(value) and rng.random() < 0.3:
-        return f"{int(value):,}"
-    return text
-
-
-def _surface(rng: random.Random, unit: Unit, plural: bool) -> str:
-    roll = rng.random()
-    if unit.aliases and roll < 0.3:
-        return rng.choice(unit.aliases)
-    if roll < 0.4:  # course-style questions often keep the singular ("How many gram ...")
-        return unit.name
-    return unit.plural if plural else unit.name
-
-
-@dataclass(frozen=True)
-class Example:
-    question: str
-    answer: float
-    reasoning: str
-    category: str
-    source: str
-    target: str
-
-    def entry(self, with_reasoning: bool) -> list:
-        return [self.question, self.answer, self.reasoning] if with_reasoning else [self.question, self.answer]
-
-
-def make_example(rng: random.Random, source: Unit, target: Unit, template: str) -> Example:
-    value = sample_value(rng, source.category)
-    written = write_value(rng, value)
-    question = template.format(
-        v=written,
-        src=_surface(rng, source, value != 1),
-        dst=_surface(rng, target, True),
-        src1=_surface(rng, source, False),
-        dst1=_surface(rng, target, False),
-    )
-    question = question[0].upper() + question[1:]
-    answer = convert(value, source, target)
-    return Example(question, answer, reasoning(value, source, target), source.category, source.name, target.name)
-
-
-def all_pairs() -> list[tuple[Unit, Unit]]:
-    return [(a, b) for a in UNITS for b in UNITS if a.category == b.category and a is not b]
-
-
-def split_pairs(seed: int, unseen_share: float = 0.08):
-    """(pairs for every split, pairs kept for test only).
-
-    Temperature pairs are never held out: each has its own formula, not two factors to combine.
-    """
-    pairs = all_pairs()
-    candidates = [i for i, (a, _) in enumerate(pairs) if a.category != "temperature"]
-    rng = random.Random(f"pairs-{seed}")
-    held = set(rng.sample(candidates, int(len(pairs) * unseen_share)))
-    return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
-
-
-def generate_splits(n_train: int, n_eval: int, seed: int = 0) -> dict[str, list[Example]]:
-    """Disjoint train/valid/test; test also holds questions on pairs no other split has."""
-    rng = random.Random(seed)
-    shared, unseen = split_pairs(seed)
-    seen_texts: set[str] = set()
-    splits: dict[str, list[Example]] = {}
-    template_cycle = 0
-
-    def draw(pairs, count):
-        nonlocal template_cycle
-        by_category: dict[str, list] = {}
-        for pair in pairs:
-            by_category.setdefault(pair[0].category, []).append(pair)
-        categories = sorted(by_category)
-        out = []
-        while len(out) < count:
-            # Category first, then a pair: temperature (6 pairs) is asked as often as volume (200).
-            source, target = rng.choice(by_category[rng.choice(categories)])
-            template = TEMPLATES[template_cycle % len(TEMPLATES)]
-            template_cycle += 1
-            example = make_example(rng, source, target, template)
-            if example.question not in seen_texts and _plausible(example):
-                seen_texts.add(example.question)
-                out.append(example)
-        return out
-
-    splits["train"] = draw(shared, n_train)
-    splits["valid"] = draw(shared, n_eval)
-    n_unseen = n_eval // 5
-    test = draw(shared, n_eval - n_unseen) + draw(unseen, n_unseen)
-    rng.shuffle(test)
-    splits["test"] = test
-    return splits
-
-
-def _plausible(example: Example) -> bool:
-    """Skip answers the 3-decimal scoring rule cannot judge (tiny) or nobody asks for (huge)."""
-    return example.category == "temperature" or 0.01 <= abs(example.answer) < 1e10
-
-
-def write_splits(out: Path, n_train: int = 6000, n_eval: int = 1000, seed: int = 0) -> dict[str, Path]:
-    """Write train/valid/test JSON (train with gold reasoning) plus `.tags.json` sidecars, atomically."""
-    from .data import write_json_atomic
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _, unseen = split_pairs(seed)
-    unseen_names = {(a.name, b.name) for a, b in unseen}
-    paths = {}
-    for split, examples in generate_splits(n_train, n_eval, seed).items():
-        path = out / f"{split}.json"
-        write_json_atomic(path, [e.entry(with_reasoning=split == "train") for e in examples])
-        tags = [
-            {"category": e.category, "source": e.source, "target": e.target,
-             "unseen_pair": (e.source, e.target) in unseen_names}
-            for e in examples
-        ]
-        write_json_atomic(path.with_suffix(".tags.json"), tags)
-        paths[split] = path
-    return paths
-
-
-def check_files(paths: list[Path]) -> list[str]:
-    """Problems across data files: duplicate questions within a file and overlap between files."""
-    from .data import read_entries
-
-    problems = []
-    seen: dict[str, str] = {}
-    for path in paths:
-        questions = [entry[0] for entry in read_entries(path)]
-        if len(set(questions)) != len(questions):
-            problems.append(f"{path}: {len(questions) - len(set(questions))} duplicate questions")
-        for q in set(questions):
-            if q in seen and seen[q] != str(path):
-                problems.append(f"overlap: {q!r} in {seen[q]} and {path}")
-            seen.setdefault(q, str(path))
-    return problems
-
-
-
-def main(argv=None):
-    """`unitlm data generate|check`: write the splits, or look for duplicates and train/eval overlap."""
-    import argparse
-
-    from .data import SPLITS_DIR
-
-    parser = argparse.ArgumentParser(
-        prog="unitlm data",
-        description="Generate question splits with exact answers, or check data files.",
-        epilog="example: unitlm data generate --n 8000 --n-eval 1000 --seed 0 --out src/unitlm/splits",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    generate = sub.add_parser("generate", help="write train/valid/test JSON")
-    generate.add_argument("--n", type=int, default=8000, help="train questions")
-    generate.add_argument("--n-eval", type=int, default=1000, help="valid and test questions each")
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--out", type=Path, default=SPLITS_DIR)
-    check = sub.add_parser("check", help="report duplicates and overlap between files")
-    check.add_argument("files", nargs="+", type=Path)
-    args = parser.parse_args(argv)
-    if args.command == "generate":
-        for split, path in write_splits(args.out, args.n, args.n_eval, args.seed).items():
-            print(f"{split}: {path}")
-        return 0
-    problems = check_files(args.files)
-    print("\n".join(problems[:50]) if problems else f"ok: {len(args.files)} files, no duplicates, no overlap")
-    if len(problems) > 50:
-        print(f"... and {len(problems) - 50} more")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

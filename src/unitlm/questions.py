@@ -1,0 +1,497 @@
+"""The question generator: splits of unit-conversion questions with exact answers.
+
+    unitlm data generate                    # train/valid/test/written/ambiguous into src/unitlm/splits
+    unitlm data check runs/my_train.json src/unitlm/splits/test.json
+
+What it draws follows how people ask:
+
+- Unit pairs are weighted by how often people convert them (`POPULARITY`, `COMMON_PAIRS`),
+  with a share drawn uniformly so that rare pairs are still seen. The pairs held out for
+  the test split's unseen part come from the rare tail only.
+- Units are written the way people type them: abbreviations and symbols, short forms
+  that only the other unit explains ("4 G" beside MB), digits glued to the unit ("5km"),
+  small numbers as words, lower case, a dropped question mark.
+- `TEMPLATES` phrase the train, valid and test questions. `WRITTEN_TEMPLATES`, written
+  independently with other verbs, orders and slips, phrase only the `written` split, so
+  it measures phrasings no training question used.
+- `ambiguous` holds questions on words with several meanings (ton, ounce, gallon, pint,
+  quart, cup), asked with the bare word (the stated default: US customary, the fluid
+  ounce in a volume question) and with a named variant ("metric ton", "imperial gallon").
+"""
+
+import argparse
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .units import BY_NAME, UNITS, Unit, convert, number, reasoning
+
+# How often people convert in each category, and how common each unit is in everyday use
+# (cooking, travel, weather, fitness, shopping, computing), on a 1-5 scale. These are
+# stated judgements of everyday use, not counts from query logs; docs/method.md says so.
+CATEGORY_WEIGHT = {"length": 20, "mass": 16, "volume": 14, "temperature": 6, "time": 10, "data": 11,
+                   "speed": 7, "area": 6, "energy": 4, "pressure": 3}
+POPULARITY = {
+    "millimeter": 3, "centimeter": 5, "meter": 5, "kilometer": 5, "inch": 5, "foot": 5, "yard": 3, "mile": 5,
+    "nautical mile": 1,
+    "milligram": 3, "gram": 5, "kilogram": 5, "metric ton": 3, "long ton": 2, "ton": 3, "ounce": 4,
+    "troy ounce": 1, "pound": 5, "stone": 2, "carat": 1,
+    "millisecond": 2, "second": 5, "minute": 5, "hour": 5, "day": 4, "week": 3, "month": 2, "year": 3,
+    "decade": 1, "century": 1,
+    "milliliter": 5, "liter": 5, "cubic meter": 2, "cubic centimeter": 2, "cubic millimeter": 1,
+    "cubic foot": 1, "cubic inch": 1, "gallon": 4, "imperial gallon": 2, "quart": 2, "imperial quart": 1,
+    "pint": 3, "imperial pint": 2, "cup": 4, "metric cup": 1, "fluid ounce": 4, "imperial fluid ounce": 1,
+    "tablespoon": 3, "teaspoon": 3,
+    "meter per second": 3, "kilometer per hour": 5, "mile per hour": 5, "foot per second": 1,
+    "inch per second": 1, "knot": 2,
+    "bit": 2, "byte": 3, "kilobit": 1, "megabit": 2, "gigabit": 1, "kilobyte": 4, "megabyte": 5,
+    "gigabyte": 5, "terabyte": 4, "kibibyte": 1, "mebibyte": 1, "gibibyte": 2,
+    "square centimeter": 2, "square meter": 5, "square kilometer": 3, "square inch": 1, "square foot": 5,
+    "square yard": 2, "square mile": 2, "hectare": 3, "acre": 4,
+    "joule": 3, "kilojoule": 3, "megajoule": 1, "calorie": 3, "kilocalorie": 5, "watt hour": 2,
+    "kilowatt hour": 4, "British thermal unit": 2,
+    "pascal": 2, "hectopascal": 2, "kilopascal": 4, "bar": 4, "millibar": 2, "atmosphere": 3,
+    "pound per square inch": 5, "millimeter of mercury": 2, "torr": 1,
+    "degree Celsius": 5, "degree Fahrenheit": 5, "kelvin": 3,
+}
+# The conversions people look up most; each weighs COMMON_BOOST times more, in both directions.
+COMMON_PAIRS = [
+    ("centimeter", "inch"), ("kilometer", "mile"), ("meter", "foot"), ("foot", "inch"), ("mile", "foot"),
+    ("meter", "yard"), ("millimeter", "inch"), ("meter", "centimeter"), ("kilometer", "meter"),
+    ("kilogram", "pound"), ("gram", "ounce"), ("pound", "ounce"), ("stone", "pound"), ("kilogram", "gram"),
+    ("stone", "kilogram"), ("ton", "kilogram"), ("metric ton", "kilogram"), ("ton", "pound"),
+    ("hour", "minute"), ("minute", "second"), ("day", "hour"), ("week", "day"), ("year", "day"),
+    ("hour", "second"), ("liter", "gallon"), ("milliliter", "fluid ounce"), ("cup", "milliliter"),
+    ("liter", "milliliter"), ("tablespoon", "teaspoon"), ("cup", "fluid ounce"), ("pint", "milliliter"),
+    ("quart", "liter"), ("gallon", "quart"), ("tablespoon", "milliliter"), ("teaspoon", "milliliter"),
+    ("imperial gallon", "liter"), ("imperial pint", "milliliter"),
+    ("kilometer per hour", "mile per hour"), ("meter per second", "kilometer per hour"), ("knot", "mile per hour"),
+    ("gigabyte", "megabyte"), ("megabyte", "kilobyte"), ("terabyte", "gigabyte"), ("byte", "bit"),
+    ("megabit", "megabyte"), ("gigabyte", "kilobyte"), ("gibibyte", "gigabyte"),
+    ("square meter", "square foot"), ("acre", "hectare"), ("acre", "square foot"), ("square kilometer", "square mile"),
+    ("kilocalorie", "kilojoule"), ("kilowatt hour", "joule"), ("calorie", "joule"), ("kilocalorie", "calorie"),
+    ("pound per square inch", "bar"), ("pound per square inch", "kilopascal"), ("atmosphere", "pascal"),
+    ("bar", "kilopascal"), ("hectopascal", "millimeter of mercury"),
+    ("degree Celsius", "degree Fahrenheit"), ("degree Celsius", "kelvin"),
+]
+COMMON_BOOST = 6
+UNIFORM_SHARE = 0.3  # share of questions whose pair is drawn uniformly within its category
+UNSEEN_SHARE = 0.08  # share of all pairs held out for the test split
+TAIL_SHARE = 0.4  # held-out pairs come from this rarest share of the pairs
+
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "eleven", "twelve"]
+
+# Phrasings of train, valid and test. {v} value, {src} source unit agreeing with v, {dst} target
+# unit, {src1}/{dst1} unit names without a value.
+TEMPLATES = [
+    "How many {dst} are there per {v} {src}?",
+    "Express {v} {src} as a quantity of {dst}.",
+    "What is the conversion from {src1} to {dst1} for {v} units?",
+    "Convert {v} {src} to {dst}.",
+    "How many {dst} are in {v} {src}?",
+    "{v} {src} is how many {dst}?",
+    "What is {v} {src} in {dst}?",
+    "Please convert {v} {src} into {dst}.",
+    "If I have {v} {src}, how many {dst} do I have?",
+    "How many {dst} make up {v} {src}?",
+    "{v} {src} equals how many {dst}?",
+    "What does {v} {src} come to in {dst}?",
+    "Change {v} {src} to {dst}.",
+    "Convert {v} {src} into {dst}, please.",
+    "I need {v} {src} expressed in {dst}.",
+    "How much is {v} {src} in {dst}?",
+    "What is the value of {v} {src} when measured in {dst}?",
+    "Turn {v} {src} into {dst}.",
+    "{v} {src} = ? {dst}",
+    "How many {dst} correspond to {v} {src}?",
+    "Find the number of {dst} in {v} {src}.",
+    "Give {v} {src} in {dst}.",
+    "What is {v} {src} converted to {dst}?",
+    "Could you tell me how many {dst} are in {v} {src}?",
+    "Rewrite {v} {src} in terms of {dst}.",
+    "Convert from {src1} to {dst1}: {v}",
+    "{v} {src} to {dst}",
+    "{v} {src} in {dst}?",
+    "What quantity of {dst} is equal to {v} {src}?",
+    "Determine how many {dst} there are in {v} {src}.",
+    "How many {dst} is {v} {src}?",
+    "Calculate {v} {src} in {dst}.",
+    "If something measures {v} {src}, what is that in {dst}?",
+    "What's {v} {src} in {dst}?",
+    "Translate {v} {src} into {dst}.",
+    "How many {dst} does {v} {src} equal?",
+    "Using {dst1} as the unit, how much is {v} {src}?",
+    "{v} {src} converts to how many {dst}?",
+    "Tell me the number of {dst} in {v} {src}.",
+    "A value of {v} {src} equals how many {dst}?",
+    "Express the quantity {v} {src} in {dst}.",
+    "Convert this measurement to {dst}: {v} {src}.",
+    "What is the equivalent of {v} {src} in {dst}?",
+    "Please tell me how many {dst} are equal to {v} {src}.",
+    "From {src1} to {dst1}, what is {v}?",
+    "How many {dst} would {v} {src} be?",
+    "Work out {v} {src} in {dst}.",
+    "{v} {src} -> {dst}",
+    "How many {dst} in {v} {src}?",
+    "{v} {src} in {dst}",
+    "{v} {src} to {dst}?",
+    "How many {dst} are there in {v} {src}?",
+    "{v} {src} converted to {dst}",
+    "What is {v} {src} expressed in {dst}?",
+    "{v} {src} is equal to how many {dst}?",
+    "What is {v} {src} as {dst}?",
+    "{src1} to {dst1}: {v}",
+    "Convert {v} {src} to {dst} please",
+    "{v} {src} = how many {dst}?",
+    "How many {dst} is in {v} {src}?",
+]
+
+# Only for the `written` split: other verbs, orders, politeness and slips, never used in training.
+WRITTEN_TEMPLATES = [
+    "I've got {v} {src}. What's that in {dst}?",
+    "Hey, could you work out how many {dst} {v} {src} makes?",
+    "{v} {src} into {dst} pls",
+    "What do {v} {src} amount to in {dst}?",
+    "Quick one: {v} {src} → {dst}",
+    "My recipe says {v} {src}; how many {dst} is that?",
+    "Need help: {v} {src} equals what in {dst}",
+    "How many {dst} would I get from {v} {src}?",
+    "{v} {src}, in terms of {dst}?",
+    "Roughly how many {dst} are in {v} {src}?",
+    "If a thing is {v} {src}, what's that expressed as {dst}?",
+    "Can you convert {v} {src} for me into {dst}?",
+    "What number of {dst} equals {v} {src}?",
+    "{v} {src} makes how many {dst}",
+    "What's the {dst1} equivalent of {v} {src}?",
+    "Going from {src1} to {dst1}, how much is {v}?",
+    "How many {dst} per {v} {src}?",
+    "Show {v} {src} in {dst}.",
+    "I have {v} {src} - how much is that in {dst}?",
+    "Please express {v} {src} using {dst}.",
+    "{v} {src} in {dst} is what?",
+    "Conversion needed: {v} {src} to {dst}.",
+    "tell me {v} {src} in {dst}",
+    "Could you please tell me what {v} {src} is in {dst}?",
+    "In terms of {dst}, {v} {src} is how much?",
+    "{v} {src} equivalent in {dst}",
+    "how many {dst} make {v} {src}",
+    "What would {v} {src} be if measured in {dst}?",
+    "Find {v} {src} in {dst1} units.",
+    "What amount of {dst} is {v} {src}?",
+    "Work out the {dst} in {v} {src}, thanks!",
+    "Figure out how many {dst} there are in {v} {src}.",
+    "Approximately how many {dst} is {v} {src}?",
+    "So {v} {src} is how many {dst} exactly?",
+    "In {dst}, how much is {v} {src}?",
+    "what's {v} {src} when you put it in {dst}",
+]
+
+
+def sample_value(rng: random.Random, category: str) -> float:
+    """Small integers most often, then decimals, large and small values, as people write them."""
+    if category == "temperature":
+        return rng.choice([rng.randint(-40, 120), rng.randint(0, 500), round(rng.uniform(-50, 300), 1)])
+    kind = rng.random()
+    if kind < 0.45:
+        return float(rng.randint(1, 10))
+    if kind < 0.65:
+        return round(rng.uniform(0.1, 20), rng.choice([1, 1, 2]))
+    if kind < 0.85:
+        return float(rng.choice([rng.randint(11, 100), rng.randint(100, 5000), rng.choice([1e3, 1e4, 1e5, 1e6]) * rng.randint(1, 9)]))
+    return round(rng.uniform(0.001, 1), rng.choice([2, 3]))
+
+
+def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
+    """The value as a person writes it: plain, with thousands commas, or as a word when small."""
+    if value == int(value) and 1 <= value <= 12 and rng.random() < words:
+        return NUMBER_WORDS[int(value)]
+    text = number(value)
+    if value >= 1000 and value == int(value) and rng.random() < 0.3:
+        return f"{int(value):,}"
+    return text
+
+
+def surface(rng: random.Random, unit: Unit, plural: bool) -> tuple[str, bool]:
+    """(how the unit is written, whether that is a short form); short forms include those the other unit explains."""
+    roll = rng.random()
+    short = unit.aliases + unit.context
+    if short and roll < 0.45:
+        return rng.choice(short), True
+    if roll < 0.55:  # course-style questions often keep the singular ("How many gram ...")
+        return unit.name, False
+    return (unit.plural if plural else unit.name), False
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    answer: float
+    reasoning: str
+    category: str
+    source: str
+    target: str
+
+    def entry(self, with_reasoning: bool) -> list:
+        return [self.question, self.answer, self.reasoning] if with_reasoning else [self.question, self.answer]
+
+
+def _typo(rng: random.Random, text: str, protected: set[str]) -> str:
+    """One slip of the keyboard in a word that names no unit: two letters swapped or one dropped."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha() and w.lower() not in protected]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    word, k = words[i], rng.randrange(1, len(words[i]) - 2)
+    words[i] = word[:k] + word[k + 1] + word[k] + word[k + 2:] if rng.random() < 0.5 else word[:k] + word[k + 1:]
+    return " ".join(words)
+
+
+def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False) -> Example:
+    """One question on `source` -> `target` in `template`, written with the slips people make.
+
+    `written` questions (the held-out split) also get keyboard slips and more number words.
+    """
+    value = sample_value(rng, source.category)
+    text = write_value(rng, value, words=0.25 if written else 0.08)
+    src, src_short = surface(rng, source, value != 1)
+    dst, _ = surface(rng, target, True)
+    if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
+        text = "a" if src[0].lower() not in "aeiou" else "an"
+        src = source.name
+    if src_short and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
+        template = template.replace("{v} {src}", "{v}{src}")  # "5km", "4G"
+    question = template.format(v=text, src=src, dst=dst, src1=surface(rng, source, False)[0],
+                               dst1=surface(rng, target, False)[0])
+    question = question[0].upper() + question[1:]
+    if written and rng.random() < 0.3:
+        question = _typo(rng, question, {w.lower() for u in (source, target) for f in u.forms + u.context
+                                          for w in f.split()})
+    roll = rng.random()
+    if roll < 0.12:
+        question = question.lower()
+    elif roll < 0.22:
+        question = question.rstrip("?.!")
+    answer = convert(value, source, target)
+    return Example(question, answer, reasoning(value, source, target), source.category, source.name, target.name)
+
+
+def all_pairs() -> list[tuple[Unit, Unit]]:
+    return [(a, b) for a in UNITS for b in UNITS if a.category == b.category and a is not b]
+
+
+def pair_weight(source: Unit, target: Unit) -> float:
+    """How often people ask this conversion, relative to the other pairs of its category."""
+    common = (source.name, target.name) in _COMMON or (target.name, source.name) in _COMMON
+    return POPULARITY[source.name] * POPULARITY[target.name] * (COMMON_BOOST if common else 1)
+
+
+_COMMON = set(COMMON_PAIRS)
+
+
+def split_pairs(seed: int) -> tuple[list, list]:
+    """(pairs for every split, pairs kept for test only), the kept ones from the rarest pairs.
+
+    Temperature pairs are never held out: each has its own formula, not two factors to combine.
+    """
+    pairs = all_pairs()
+    ranked = sorted((i for i, (a, _) in enumerate(pairs) if a.category != "temperature"),
+                    key=lambda i: (pair_weight(*pairs[i]), i))
+    tail = ranked[: int(len(ranked) * TAIL_SHARE)]
+    rng = random.Random(f"pairs-{seed}")
+    held = set(rng.sample(tail, int(len(pairs) * UNSEEN_SHARE)))
+    return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
+
+
+class PairSampler:
+    """Category by CATEGORY_WEIGHT, then a pair by `pair_weight`, or uniformly for UNIFORM_SHARE of draws."""
+
+    def __init__(self, pairs):
+        self.by_category: dict[str, list] = {}
+        for pair in pairs:
+            self.by_category.setdefault(pair[0].category, []).append(pair)
+        self.categories = sorted(self.by_category)
+        self.category_weights = [CATEGORY_WEIGHT[c] for c in self.categories]
+        self.pair_weights = {c: [pair_weight(*p) for p in ps] for c, ps in self.by_category.items()}
+
+    def __call__(self, rng: random.Random):
+        category = rng.choices(self.categories, self.category_weights)[0]
+        pairs = self.by_category[category]
+        if rng.random() < UNIFORM_SHARE:
+            return rng.choice(pairs)
+        return rng.choices(pairs, self.pair_weights[category])[0]
+
+
+# Words with several meanings, each with its default reading and the variants a question may name.
+AMBIGUOUS = {
+    "ton": ("ton", ["metric ton", "long ton"], "kilogram"),
+    "ounce": ("ounce", ["troy ounce"], "gram"),
+    "fluid ounce": ("fluid ounce", ["imperial fluid ounce"], "milliliter"),
+    "gallon": ("gallon", ["imperial gallon"], "liter"),
+    "quart": ("quart", ["imperial quart"], "liter"),
+    "pint": ("pint", ["imperial pint"], "milliliter"),
+    "cup": ("cup", ["metric cup"], "milliliter"),
+}
+# How an ambiguous question names each unit: the bare word for the default, the variant's own words otherwise.
+_AMBIGUOUS_FORMS = {
+    "ton": ["tons", "ton"], "metric ton": ["metric tons", "tonnes"], "long ton": ["long tons", "imperial tons"],
+    "ounce": ["ounces", "oz"], "troy ounce": ["troy ounces", "troy oz"],
+    "fluid ounce": ["ounces", "oz", "fluid ounces", "fl oz"],
+    "imperial fluid ounce": ["imperial fluid ounces", "UK fluid ounces"],
+    "gallon": ["gallons", "gal"], "imperial gallon": ["imperial gallons", "UK gallons"],
+    "quart": ["quarts", "qt"], "imperial quart": ["imperial quarts", "UK quarts"],
+    "pint": ["pints", "pt"], "imperial pint": ["imperial pints", "UK pints"],
+    "cup": ["cups"], "metric cup": ["metric cups"],
+}
+
+
+def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Example, str]]:
+    """(example, "default" or "named") on every ambiguous word, both directions, default and variants."""
+    out = []
+    for default, variants, other in AMBIGUOUS.values():
+        for name, reading in [(default, "default")] + [(v, "named") for v in variants]:
+            unit, base = BY_NAME[name], BY_NAME[other]
+            for k in range(per_reading):
+                value = float(rng.choice([1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 2.5, 0.5]))
+                form = _AMBIGUOUS_FORMS[name][k % len(_AMBIGUOUS_FORMS[name])]
+                if value == 1 and form.endswith("s"):
+                    form = form[:-1]
+                other_form = surface(rng, base, True)[0]
+                if k % 2 == 0:
+                    question = f"How many {other_form} are in {number(value)} {form}?"
+                    example = Example(question, convert(value, unit, base), reasoning(value, unit, base),
+                                      unit.category, unit.name, base.name)
+                else:
+                    big = convert(value, unit, base)
+                    amount = number(float(f"{big:.3g}"))
+                    question = f"Convert {amount} {other_form} to {form}."
+                    exact = float(amount)
+                    example = Example(question, convert(exact, base, unit), reasoning(exact, base, unit),
+                                      unit.category, base.name, unit.name)
+                out.append((example, reading))
+    return out
+
+
+def generate_splits(n_train: int, n_eval: int, seed: int = 0) -> dict[str, list[Example]]:
+    """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has."""
+    rng = random.Random(seed)
+    shared, unseen = split_pairs(seed)
+    seen_texts: set[str] = set()
+    splits: dict[str, list[Example]] = {}
+    cycle = {"train": 0}
+
+    def draw(pairs, count, templates, written=False):
+        sampler = PairSampler(pairs)
+        out = []
+        while len(out) < count:
+            source, target = sampler(rng)
+            template = templates[cycle["train"] % len(templates)]
+            cycle["train"] += 1
+            example = make_example(rng, source, target, template, written)
+            if example.question not in seen_texts and _plausible(example):
+                seen_texts.add(example.question)
+                out.append(example)
+        return out
+
+    splits["train"] = draw(shared, n_train, TEMPLATES)
+    splits["valid"] = draw(shared, n_eval, TEMPLATES)
+    n_unseen = n_eval // 5
+    for name, templates, written in (("test", TEMPLATES, False), ("written", WRITTEN_TEMPLATES, True)):
+        examples = draw(shared, n_eval - n_unseen, templates, written) + draw(unseen, n_unseen, templates, written)
+        rng.shuffle(examples)
+        splits[name] = examples
+    return splits
+
+
+def _plausible(example: Example) -> bool:
+    """Skip answers the 3-decimal scoring rule cannot judge (tiny) or nobody asks for (huge)."""
+    return example.category == "temperature" or 0.01 <= abs(example.answer) < 1e10
+
+
+def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
+                 per_reading: int = 12) -> dict[str, Path]:
+    """Write train/valid/test/written/ambiguous JSON (train with gold reasoning) and `.tags.json` sidecars."""
+    from .data import write_json_atomic
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _, unseen = split_pairs(seed)
+    unseen_names = {(a.name, b.name) for a, b in unseen}
+    splits = {name: [(e, None) for e in examples] for name, examples in generate_splits(n_train, n_eval, seed).items()}
+    taken = {e.question for examples in splits.values() for e, _ in examples}
+    splits["ambiguous"] = []
+    for example, reading in ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading):
+        if example.question not in taken:
+            taken.add(example.question)
+            splits["ambiguous"].append((example, reading))
+    paths = {}
+    for split, examples in splits.items():
+        path = out / f"{split}.json"
+        write_json_atomic(path, [e.entry(with_reasoning=split == "train") for e, _ in examples])
+        tags = [
+            {"category": e.category, "source": e.source, "target": e.target,
+             "unseen_pair": (e.source, e.target) in unseen_names, **({"reading": r} if r else {})}
+            for e, r in examples
+        ]
+        write_json_atomic(path.with_suffix(".tags.json"), tags)
+        paths[split] = path
+    return paths
+
+
+def check_files(paths: list[Path]) -> list[str]:
+    """Problems across data files: duplicate questions within a file and overlap between files."""
+    from .data import read_entries
+
+    problems = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        questions = [entry[0] for entry in read_entries(path)]
+        if len(set(questions)) != len(questions):
+            problems.append(f"{path}: {len(questions) - len(set(questions))} duplicate questions")
+        for q in set(questions):
+            if q in seen and seen[q] != str(path):
+                problems.append(f"overlap: {q!r} in {seen[q]} and {path}")
+            seen.setdefault(q, str(path))
+    return problems
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv=None):
+    """`unitlm data generate|check`: write the splits, or look for duplicates and overlap between files."""
+    from .data import SPLITS_DIR
+
+    parser = argparse.ArgumentParser(
+        prog="unitlm data",
+        description="Generate question splits with exact answers, or check data files.",
+        epilog="example: unitlm data generate --n 10000 --n-eval 1000 --seed 0 --out src/unitlm/splits",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous JSON")
+    generate.add_argument("--n", type=_positive, default=10000, help="train questions (default: %(default)s)")
+    generate.add_argument("--n-eval", type=_positive, default=1000,
+                          help="valid, test and written questions each (default: %(default)s)")
+    generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    generate.add_argument("--out", type=Path, default=SPLITS_DIR, help="(default: %(default)s)")
+    check = sub.add_parser("check", help="report duplicates and overlap between files")
+    check.add_argument("files", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "generate":
+        for split, path in write_splits(args.out, args.n, args.n_eval, args.seed).items():
+            print(f"{split}: {path}")
+        return 0
+    problems = check_files(args.files)
+    print("\n".join(problems[:50]) if problems else f"ok: {len(args.files)} files, no duplicates, no overlap")
+    if len(problems) > 50:
+        print(f"... and {len(problems) - 50} more")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
