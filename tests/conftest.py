@@ -87,3 +87,92 @@ def shipped_adapters_stay_untouched():
     before = snapshot()
     yield
     assert snapshot() == before, "a test changed the shipped adapters in src/unitlm/*_model"
+
+
+class OpenedFiles(list):
+    """Paths opened while watched; `data_files()` keeps those that are data (splits or data JSON)."""
+
+    MODEL_JSON = {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                  "special_tokens_map.json", "added_tokens.json", "vocab.json", "chat_template.json",
+                  "adapter_config.json", "unitlm_adapter.json"}
+
+    def data_files(self) -> list[str]:
+        from unitlm import data
+
+        splits = data.SPLITS_DIR.resolve()
+        return [str(p) for p in self if splits == p.resolve() or splits in p.resolve().parents
+                or (p.suffix == ".json" and p.name not in self.MODEL_JSON)]
+
+
+@pytest.fixture()
+def watch_opens():
+    """A context manager recording every file opened through open/io.open/Path.read_text/Path.read_bytes."""
+    import builtins
+    import contextlib
+    import io
+    import os
+    import pathlib
+
+    @contextlib.contextmanager
+    def watch():
+        opened = OpenedFiles()
+        real = {"open": builtins.open, "io_open": io.open, "read_text": pathlib.Path.read_text,
+                "read_bytes": pathlib.Path.read_bytes}
+
+        def note(file):
+            if isinstance(file, (str, bytes, os.PathLike)):
+                opened.append(pathlib.Path(os.fsdecode(file)))
+
+        def spy_open(file, *args, **kwargs):
+            note(file)
+            return real["open"](file, *args, **kwargs)
+
+        def spy_io_open(file, *args, **kwargs):
+            note(file)
+            return real["io_open"](file, *args, **kwargs)
+
+        def spy_read_text(self, *args, **kwargs):
+            note(self)
+            return real["read_text"](self, *args, **kwargs)
+
+        def spy_read_bytes(self, *args, **kwargs):
+            note(self)
+            return real["read_bytes"](self, *args, **kwargs)
+
+        builtins.open, io.open = spy_open, spy_io_open
+        pathlib.Path.read_text, pathlib.Path.read_bytes = spy_read_text, spy_read_bytes
+        try:
+            yield opened
+        finally:
+            builtins.open, io.open = real["open"], real["io_open"]
+            pathlib.Path.read_text, pathlib.Path.read_bytes = real["read_text"], real["read_bytes"]
+
+    return watch
+
+
+@pytest.fixture()
+def run_cli():
+    """`unitlm ARGS...` in this process; returns its exit code (argparse's SystemExit included)."""
+    from unitlm import cli
+
+    def run(argv) -> int:
+        try:
+            return cli.main([str(a) for a in argv])
+        except SystemExit as exit:
+            return exit.code
+
+    return run
+
+
+@pytest.fixture()
+def fake_result():
+    """A BenchmarkResult with `accuracy` on `n` questions and per-group accuracies derived from it."""
+    from unitlm import data
+
+    def make(accuracy: float, n: int = 4) -> data.BenchmarkResult:
+        samples = [data.Sample(f"q{i}", 1.0, 1.0, i < accuracy * n) for i in range(n)]
+        groups = {"category/length": {"accuracy": accuracy, "n": 2}, "category/time": {"accuracy": accuracy / 2, "n": 2},
+                  "pairs/seen": {"accuracy": accuracy, "n": 3}, "pairs/unseen": {"accuracy": accuracy / 2, "n": 1}}
+        return data.BenchmarkResult(accuracy, 1.0, samples, groups)
+
+    return make

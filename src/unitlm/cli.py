@@ -27,23 +27,37 @@ STAGES = {
     "bench": ("bench", "time loading, answering and training"),
     "pipeline": ("pipeline", "every stage end to end into one run folder, resumable"),
     "report": ("report", "a Markdown report with plots for a run folder"),
+    "ship": ("ship", "copy a run's adapters into the package (replaces the shipped ones)"),
     "bundle": ("bundle", "zip the package and its adapters (under 50 MB) for hand-in"),
     "grade": ("grade", "score a package or zip with a course grader's checks"),
+    "serve": ("serve", "a local answer service and web page that batches concurrent questions"),
 }
 MODELS = ("sft", "rft", "cot")
 
 ASK_EXAMPLE = 'example: unitlm ask "How many feet are in 3.5 miles?" --model rft --show-reasoning'
 
 
-def ask(question: str, model: str, show_reasoning: bool, base: str | None) -> int:
+def ask(question: str, model: str, show_reasoning: bool, base: str | None, votes: int = 1) -> int:
+    from .base_llm import VOTE_TEMPERATURE, majority
+
     if not question.strip():
         print("unitlm: the question is empty", file=sys.stderr)
         return 2
+    if votes < 1:
+        print(f"unitlm: --votes must be at least 1, got {votes}", file=sys.stderr)
+        return 2
     llm = importlib.import_module(f"unitlm.{model}").load(model=base)
-    text = llm.generate(llm.format_prompt(question))
-    value = llm.parse_answer(text)
+    prompt = llm.format_prompt(question)
+    if votes == 1:
+        texts = [llm.generate(prompt)]
+    else:
+        texts = llm.batched_generate([prompt], num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0)[0]
+    values = [llm.parse_answer(text) for text in texts]
+    value = majority(values)
     if show_reasoning:
-        print(text.strip())
+        shown = next((t for t, v in zip(texts, values) if f"{v:.6g}" == f"{value:.6g}"), texts[0])
+        agree = sum(f"{v:.6g}" == f"{value:.6g}" for v in values)
+        print(shown.strip() + (f"  ({agree} of {votes} votes)" if votes > 1 else ""))
     if math.isnan(value):
         hint = "" if show_reasoning else " (--show-reasoning shows what it wrote)"
         print(f"unitlm: the {model} model gave no answer to {question!r}{hint}", file=sys.stderr)
@@ -61,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask_parser.add_argument("--model", choices=MODELS, default="sft")
     ask_parser.add_argument("--show-reasoning", action="store_true", help="print the model's text before the number")
     ask_parser.add_argument("--base", default=None, help="base model (HF id, folder, .gguf); default embedded")
+    ask_parser.add_argument("--votes", type=int, default=1,
+                            help="sample this many answers and return the most common (self-consistency; default 1: greedy)")
     for name, (_, help_text) in STAGES.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
@@ -75,7 +91,7 @@ def main(argv=None) -> int:
     rest = argv[first + 1 :] if is_stage else []
     try:
         if args.command == "ask":
-            return ask(args.question, args.model, args.show_reasoning, args.base)
+            return ask(args.question, args.model, args.show_reasoning, args.base, args.votes)
         name = STAGES[args.command][0]
         try:
             module = importlib.import_module(f"unitlm.{name}")

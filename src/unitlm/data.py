@@ -36,9 +36,15 @@ def resolve(split_or_path: str | Path) -> Path:
     return split_path(str(split_or_path)) if str(split_or_path) in SPLITS else Path(split_or_path)
 
 
-def source_name(split_or_path: str | Path) -> str:
-    """How metadata names a data file: the split name, or an absolute path."""
-    return str(split_or_path) if str(split_or_path) in SPLITS else str(Path(split_or_path).resolve())
+def source_name(split_or_path: str | Path, run_dir: str | Path) -> str:
+    """How run metadata names a file: a split by its name, any other path relative to the run folder.
+
+    >>> source_name("train", "runs/full"), source_name("runs/full/rft_data.json", "runs/full")
+    ('train', 'rft_data.json')
+    """
+    if str(split_or_path) in SPLITS:
+        return str(split_or_path)
+    return os.path.relpath(Path(split_or_path).resolve(), Path(run_dir).resolve())
 
 
 def file_hash(path: Path) -> str:
@@ -155,7 +161,12 @@ class BenchmarkResult:
 
 
 def benchmark(model, dataset: Dataset, max_question: int | None = None) -> BenchmarkResult:
-    """Answer the first `max_question` questions with `model.answer` and score them."""
+    """Answer the first `max_question` questions (None: all) with `model.answer` and score them.
+
+    The argument keeps the name course graders call it by; everywhere else it is `max_questions`.
+    """
+    if max_question is not None and max_question < 1:
+        raise ValueError(f"max_question must be at least 1 (None: every question), not {max_question}")
     entries = dataset.data[:max_question]
     _warn_on_leakage(model, [entry[0] for entry in entries])
     tags = dataset.tags[: len(entries)] if getattr(dataset, "tags", None) else [None] * len(entries)
@@ -176,20 +187,24 @@ def benchmark(model, dataset: Dataset, max_question: int | None = None) -> Bench
     return result
 
 
-def benchmark_and_print(model, name: str, split: str = "valid", max_question: int | None = None) -> BenchmarkResult:
-    """The stages' `test` command: score a split and print the summary."""
-    result = benchmark(model, Dataset(split), max_question)
+def benchmark_and_print(model, name: str, split: str = "valid", max_questions: int | None = None) -> BenchmarkResult:
+    """The stages' `test` command: score the first `max_questions` of a split and print the summary."""
+    result = benchmark(model, Dataset(split), max_questions)
     print(f"{name} on {split}: {result.summary()}")
     return result
 
 
 def _warn_on_leakage(model, questions: list[str]) -> None:
-    """Warn when evaluated questions were in the adapter's training file (named in its metadata)."""
+    """Warn when evaluated questions were in the adapter's training file (named in its metadata,
+    relative to the folder that holds the adapter: its run folder)."""
     metadata = getattr(model, "metadata", None) or {}
     name = metadata.get("train_file")
-    if not name or not resolve(name).is_file():
+    if not name:
         return
-    path = resolve(name)
+    folder = getattr(model, "adapter_dir", None)
+    path = resolve(name) if name in SPLITS or folder is None else Path(folder).parent / name
+    if not path.is_file():
+        return
     if metadata.get("train_file_sha256") not in (None, file_hash(path)):
         warnings.warn(f"the adapter's train file {path} changed since training; leakage not checked", stacklevel=3)
         return

@@ -1,12 +1,13 @@
 """Rejection sampling: sample K reasoning completions per train question, keep the correct ones.
 
-    python -m unitlm.datagen runs/rft_data.json                    # policy: the RFT adapter
+    python -m unitlm.datagen runs/rft_data.json --adapter runs/rft_model   # policy: an RFT adapter
     python -m unitlm.datagen runs/cot_data.json --policy cot --oversample 16
 
 The reward is the benchmark's own rule (`data.is_answer_valid`). Questions with
 no correct sample are dropped; distinct correct reasonings (by the numbers and
 operations they use) are all kept. Progress is saved after every chunk, so an
-interrupted run resumes where it stopped.
+interrupted run resumes where it stopped. Beside OUT it writes OUT.stats.json,
+which names files relative to OUT's folder.
 """
 
 import argparse
@@ -18,26 +19,32 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .base_llm import parse_answer
-from .data import Dataset, is_answer_valid, write_json_atomic
-from .options import add_flags, from_flags
+from .data import DataError, Dataset, is_answer_valid, source_name, write_json_atomic
+from .options import add_flags, from_flags, option, validate
 
 _SIGNATURE = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?|[*/+-]")
 
 
 @dataclass
 class DatagenConfig:
-    out: str = "runs/rft_data.json"
-    policy: str = "rft"  # rft: sample from the RFT adapter (round k -> round k+1); cot: in-context prompting
-    adapter: str | None = None  # adapter folder for policy rft (default: the package's rft_model)
-    model: str | None = None  # base model (default: embedded)
-    train_file: str = "train"
-    max_questions: int | None = 320  # 10 samples each: about 10 minutes on 2 CPU cores
-    skip_questions: int = 0  # start at this train question (e.g. past those the policy was trained on)
-    oversample: int = 10
-    temperature: float = 0.7
-    keep_per_question: int = 2
-    chunk: int = 32  # questions per saved step
-    seed: int = 0
+    out: str = option("runs/rft_data.json", "the JSON file of kept [question, answer, reasoning] entries")
+    policy: str = option("rft", "rft: sample from an RFT adapter (round k makes round k+1's data); "
+                                "cot: in-context prompting", choices=("rft", "cot"))
+    adapter: str | None = option(None, "adapter folder of policy rft (default: the package's rft_model)")
+    model: str | None = option(None, "base model (default: the embedded model)")
+    train_file: str = option("train", "the questions to sample for: a split name or a data file")
+    max_questions: int | None = option(320, "sample for only the first N questions after skip_questions "
+                                            "(None: all)", at_least=1)
+    skip_questions: int = option(0, "start at this question (e.g. past those the policy was trained on)",
+                                 at_least=0)
+    oversample: int = option(10, "completions sampled per question", at_least=1)
+    temperature: float = option(0.7, "sampling temperature", at_least=0)
+    keep_per_question: int = option(2, "distinct correct completions kept per question", at_least=1)
+    chunk: int = option(32, "questions per saved step", at_least=1)
+    seed: int = option(0, "seed; each chunk's seed derives from it and the chunk's index", at_least=0)
+
+    def __post_init__(self):
+        validate(self)
 
 
 def signature(text: str) -> tuple[str, ...]:
@@ -104,6 +111,15 @@ def _done_chunks(progress: Path, config: DatagenConfig) -> dict[int, dict]:
     return done
 
 
+def portable(config: DatagenConfig) -> dict:
+    """The config as the stats file records it: paths relative to the output's folder, splits by name."""
+    values = asdict(config)
+    for name in ("out", "adapter", "train_file"):
+        if values[name] is not None:
+            values[name] = source_name(values[name], Path(config.out).parent)
+    return values
+
+
 def generate_data(config: DatagenConfig, policy=None) -> dict:
     """Sample, filter, write `config.out` and `<out>.stats.json`; returns the stats.
 
@@ -115,7 +131,11 @@ def generate_data(config: DatagenConfig, policy=None) -> dict:
     world, rank = distributed()
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    entries = Dataset(config.train_file).data[config.skip_questions :][: config.max_questions]
+    dataset = Dataset(config.train_file)
+    entries = dataset.data[config.skip_questions :][: config.max_questions]
+    if not entries:
+        raise DataError(f"{dataset.path}: no questions to sample for: skip_questions {config.skip_questions} "
+                        f"passes all {len(dataset)} of them")
     chunks = [entries[i : i + config.chunk] for i in range(0, len(entries), config.chunk)]
     progress = _progress_path(out, rank, world)
     done = _done_chunks(progress, config)
@@ -155,7 +175,7 @@ def generate_data(config: DatagenConfig, policy=None) -> dict:
         "success_rate": sum(r["solved"] for r in records) / max(1, sum(r["questions"] for r in records)),
         "acceptance_rate": sum(r["correct"] for r in records) / max(1, sum(r["samples"] for r in records)),
         "entries": len(data),
-        "config": asdict(config),
+        "config": portable(config),
     }
     write_json_atomic(out, data)
     write_json_atomic(out.with_name(out.stem + ".stats.json"), stats)

@@ -69,13 +69,19 @@ AttentionInterface.register(ATTENTION, decode_attention)
 AttentionMaskInterface.register(ATTENTION, sdpa_mask)
 
 
-def restricted_head(head: torch.nn.Linear, vocabulary: torch.Tensor) -> torch.nn.Linear:
-    """The output layer cut to the rows of `vocabulary`: logits for those tokens alone, the same values."""
-    cut = torch.nn.Linear(head.in_features, len(vocabulary), bias=head.bias is not None,
-                          device=head.weight.device, dtype=head.weight.dtype)
-    cut.weight = torch.nn.Parameter(head.weight[vocabulary].contiguous(), requires_grad=False)
-    if head.bias is not None:
-        cut.bias = torch.nn.Parameter(head.bias[vocabulary].contiguous(), requires_grad=False)
+def restricted_head(head: torch.nn.Module, vocabulary: torch.Tensor) -> torch.nn.Linear:
+    """The output layer cut to the rows of `vocabulary`: logits for those tokens alone, the same values.
+
+    A dynamically quantized head (int8 weights, see `engine.quantize_int8`) is cut from its
+    dequantized rows: the cut layer is small enough that plain float weights cost nothing."""
+    weight, bias = head.weight, head.bias
+    if callable(weight):  # torch.ao dynamic quantized Linear: weight() and bias() are methods
+        weight, bias = weight().dequantize(), bias()
+    cut = torch.nn.Linear(head.in_features, len(vocabulary), bias=bias is not None,
+                          device=weight.device, dtype=weight.dtype)
+    cut.weight = torch.nn.Parameter(weight[vocabulary].contiguous(), requires_grad=False)
+    if bias is not None:
+        cut.bias = torch.nn.Parameter(bias[vocabulary].contiguous(), requires_grad=False)
     return cut
 
 

@@ -1,10 +1,19 @@
-"""LoRA fine-tuning shared by SFT and RFT: tokenize with a loss mask, train, save, load.
+"""LoRA fine-tuning for every trained stage: one stage description, one train, load, evaluate and main.
 
-The stages differ only in what they supervise (sft: `<answer>EXPR</answer>`;
-rft: reasoning ending in one), so both call `train_adapter` with their own
-targets and `load_adapter` with their own model class.
+A stage (`sft.py`, `rft.py`) describes only what is its own in a `Stage`: its model
+class, its config class, its adapter folder in the package, and how a data entry
+becomes a (question, target) training pair. The rest is here:
+
+    train(stage, config)        tokenize with a loss mask, train LoRA, save it atomically, score it on valid
+    load(stage, path)           the base model with the adapter merged in, after checking its metadata
+    evaluate(stage, path)       accuracy and answer rate on a split (the stages' `test` command)
+    main(stage, argv)           `python -m unitlm.<stage> train|test`
+
+Training writes under `runs/` unless `--output-dir` says otherwise; the package's own
+adapter folders change only by `unitlm ship RUN` or an explicit `--output-dir`.
 """
 
+import argparse
 import hashlib
 import json
 import math
@@ -15,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,31 +32,55 @@ import torch
 from tqdm.auto import tqdm
 
 from .base_llm import PROMPT_FORMAT, format_example, load_model, quiet_transformers
+from .data import DataError, Dataset, benchmark_and_print, file_hash, source_name
+from .options import add_flags, add_test_command, from_flags, option, validate
 
 METADATA = "unitlm_adapter.json"
 IGNORE = -100
 LINEAR_LAYERS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+PACKAGE_DIR = Path(__file__).parent
+PATH_FIELDS = ("train_file", "init_adapter", "output_dir")  # recorded relative to the run folder
 
 
 @dataclass
 class TrainConfig:
-    model: str | None = None  # base model; None is the default (embedded) model
-    epochs: float = 1.0
-    learning_rate: float = 1.5e-3
-    batch_size: int = 32
-    rank: int = 16
-    alpha: int = 32
-    # LoRA on the top layers only: backward then stops there, which halves a step's
-    # cost on a CPU (measured 3.6 s -> 2.2 s per batch of 32 with 16 of 30 layers).
-    top_layers: int = 16
-    init_adapter: str | None = None  # continue training this adapter (e.g. the previous RFT round) instead of a new one
-    eval_questions: int | None = None  # valid questions scored after training (None: all)
-    checkpoint_every: int = 25  # steps between resumable checkpoints (0: none)
-    resume: bool = True  # continue from a checkpoint of the same run, if an interrupted one left it
-    dropout: float = 0.0
-    warmup_share: float = 0.05
-    max_examples: int | None = None
-    seed: int = 0
+    model: str | None = option(None, "base model: Hugging Face id, folder or .gguf file (default: the embedded model)")
+    train_file: str = option("train", "training data: a split name, or a JSON file of [question, answer(, reasoning)]")
+    epochs: float = option(1.0, "passes over the training pairs", above=0)
+    learning_rate: float = option(1.5e-3, "AdamW learning rate at the top of the schedule", above=0)
+    batch_size: int = option(32, "training pairs per optimizer step (summed over processes under torchrun)",
+                             at_least=1)
+    rank: int = option(16, "LoRA rank: the inner size of each low-rank update", at_least=1)
+    alpha: int = option(32, "LoRA alpha: the update is scaled by alpha / rank", at_least=1)
+    top_layers: int = option(16, "LoRA on the top N transformer layers only (0: every layer); backward then stops "
+                                 "at the lowest of them, so a step costs less", at_least=0)
+    init_adapter: str | None = option(None, "continue training this adapter (e.g. the previous RFT round) "
+                                            "(default: a new adapter)")
+    max_questions: int | None = option(None, "valid questions scored after training: only the first N "
+                                             "(default: all)", at_least=1)
+    checkpoint_every: int = option(25, "steps between resumable checkpoints (0: none)", at_least=0)
+    resume: bool = option(True, "continue from the checkpoint an interrupted run of the same settings left")
+    dropout: float = option(0.0, "LoRA dropout on the adapter's input", at_least=0, below=1)
+    warmup_share: float = option(0.05, "share of the steps with a linearly rising learning rate", at_least=0,
+                                 at_most=1)
+    max_examples: int | None = option(None, "train on only the first N training pairs (default: all)", at_least=1)
+    seed: int = option(0, "seed of LoRA's initial weights and of the batch order", at_least=0)
+
+    def __post_init__(self):
+        validate(self)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a trained stage has of its own; `train`, `load`, `evaluate` and `main` do the rest."""
+
+    name: str  # its command (`unitlm sft`) and the `stage` its adapters' metadata records
+    model_class: type  # the BaseLLM subclass that prompts and parses as the stage was trained
+    model_dir: Path  # the adapter shipped in the package: what load() and `test` use by default
+    config_class: type  # its TrainConfig subclass: every training default, with its help
+    pair: Callable  # (entry, config) -> (question, target), or None for an entry it cannot train on
+    make_command: str  # how to make its adapter, for error messages and the metadata
+    doc: str = ""  # the stage module's docstring, shown by --help
 
 
 class AdapterError(RuntimeError):
@@ -57,10 +91,10 @@ def tokenize(tokenizer, question: str, target: str) -> tuple[list[int], list[int
     """(input_ids, labels) for one example: the prompt masked, the target and EOS supervised."""
     prompt_ids = tokenizer(format_example(question), add_special_tokens=False)["input_ids"]
     ids = tokenizer(format_example(question, target), add_special_tokens=False)["input_ids"]
-    assert ids[: len(prompt_ids)] == prompt_ids, f"prompt tokens are not a prefix of the training text: {question!r}"
+    if ids[: len(prompt_ids)] != prompt_ids:
+        raise ValueError(f"the prompt's tokens are not a prefix of the training text's: {question!r}")
     ids = ids + [tokenizer.eos_token_id]
     labels = [IGNORE] * len(prompt_ids) + ids[len(prompt_ids) :]
-    assert any(label != IGNORE for label in labels), f"example has no supervised tokens: {question!r}"
     return ids, labels
 
 
@@ -93,18 +127,22 @@ def lora_model(model, config: TrainConfig):
     return get_peft_model(model, lora)
 
 
-def _resume_adapter(model, path: str):
+def _resume_adapter(model, path: str | Path, base_model: str):
+    """`model` with the adapter in `path` attached for more training, after the checks `attach_adapter` makes."""
     from peft import PeftModel
 
-    read_metadata(Path(path), "python -m unitlm.rft train")
-    return PeftModel.from_pretrained(model, path, is_trainable=True)
+    path = adapter_dir(Path(path))
+    make = (f"python -m unitlm.sft train --output-dir {path}, or the RFT round before it "
+            f"(python -m unitlm.rft train --output-dir {path})")
+    check_adapter(path, base_model, make)
+    return PeftModel.from_pretrained(model, str(path), is_trainable=True)
 
 
 def supervised_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy on supervised tokens only; the vocabulary projection runs on those rows alone.
 
-    Same value as the model's own loss, but the 49k-wide lm_head skips prompt
-    and padding positions (measured 4.5 s -> 3.6 s per batch of 32 on the CPU).
+    Same value as the model's own loss, but the 49k-wide lm_head skips the prompt and
+    padding positions, which are most of a batch.
     """
     inner = model.get_base_model()
     hidden = inner.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
@@ -155,6 +193,15 @@ def _average_gradients(params, world: int) -> None:
         p.grad /= world
 
 
+def portable_config(config: TrainConfig, run_dir: Path) -> dict:
+    """The config as metadata records it: paths relative to the run folder, splits by name."""
+    values = asdict(config)
+    for name in PATH_FIELDS:
+        if values.get(name) is not None:
+            values[name] = source_name(values[name], run_dir)
+    return values
+
+
 def train_adapter(
     pairs: list[tuple[str, str]],
     output_dir: Path,
@@ -172,8 +219,10 @@ def train_adapter(
     world, rank = distributed()
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)  # same on every rank: all ranks walk the same batches
+    base_model = config.model or _default_name()
     model, tokenizer = load_model(config.model)
-    model = lora_model(model, config) if not config.init_adapter else _resume_adapter(model, config.init_adapter)
+    model = lora_model(model, config) if not config.init_adapter else _resume_adapter(model, config.init_adapter,
+                                                                                      base_model)
     model.train()
     device = model.device
     examples = [tokenize(tokenizer, question, target) for question, target in pairs]
@@ -222,15 +271,15 @@ def train_adapter(
         writer.close()
     metadata = {
         **metadata,
-        "base_model": config.model or _default_name(),
+        "base_model": base_model,
         "prompt_format": PROMPT_FORMAT,
-        "config": asdict(config),
+        "config": portable_config(config, Path(output_dir).parent),
         "examples": len(examples),
         "steps": total,
         "train_seconds": round(elapsed, 1),
         "tokens_per_second": round(tokens_seen / max(elapsed, 1e-9), 1),
         "final_loss": round(loss.item(), 4),
-        "argv": sys.argv,
+        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "git_commit": git_commit(),
         "torch": torch.__version__,
         "device": str(device),
@@ -251,7 +300,7 @@ def _checkpoint_path(output_dir: Path) -> Path:
 
 def _run_key(config: TrainConfig, pairs) -> str:
     """What makes two runs the same run: settings and data (not where results go or how they are scored)."""
-    settings = {k: v for k, v in asdict(config).items() if k not in ("resume", "eval_questions", "output_dir")}
+    settings = {k: v for k, v in asdict(config).items() if k not in ("resume", "max_questions", "output_dir")}
     return hashlib.sha256(json.dumps([settings, pairs], sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -281,14 +330,36 @@ def _load_checkpoint(path: Path, key: str, model, optimizer, schedule) -> int:
     return state["step"]
 
 
-def train_and_evaluate(pairs, config, metadata: dict, test_model):
-    """Train, save, then score on valid (rank 0 only) and record the scores beside the adapter."""
+def training_pairs(stage: Stage, config: TrainConfig) -> tuple[list[tuple[str, str]], Path]:
+    """The stage's (question, target) pairs from `config.train_file`, in file order, and that file's path."""
+    dataset = Dataset(config.train_file)
+    pairs = [pair for entry in dataset.data if (pair := stage.pair(entry, config)) is not None]
+    if not pairs:
+        raise DataError(f"{dataset.path}: none of its {len(dataset)} entries gives a {stage.name} training pair "
+                        f"({(stage.pair.__doc__ or '').strip().splitlines()[0]})")
+    return pairs[: config.max_examples], dataset.path
+
+
+def train(stage: Stage, config: TrainConfig):
+    """Train `stage`'s adapter as `config` says into `config.output_dir`, then score it on valid there.
+
+    Returns the valid BenchmarkResult (None on every process but the first under torchrun).
+    """
     output_dir = Path(config.output_dir)
+    if output_dir.resolve().parent == PACKAGE_DIR.resolve():
+        print(f"{stage.name}: writing into the package's own adapter folder {output_dir}: "
+              "it replaces the shipped adapter")
+    pairs, path = training_pairs(stage, config)
+    metadata = {"stage": stage.name, "train_file": source_name(config.train_file, output_dir.parent),
+                "train_file_sha256": file_hash(path), "command": stage.make_command}
     train_adapter(pairs, output_dir, config, metadata)
     if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
         return None
-    result = test_model(output_dir, max_question=config.eval_questions)
+    result = evaluate(stage, output_dir, "valid", config.max_questions, model=config.model)
     update_metadata(output_dir, valid_accuracy=result.accuracy, valid_answer_rate=result.answer_rate)
+    shippable = output_dir.name == stage.model_dir.name and output_dir.resolve().parent != PACKAGE_DIR.resolve()
+    print(f"{stage.name}: adapter saved in {output_dir}"
+          + (f"; `unitlm ship {output_dir.parent}` copies it into the package" if shippable else ""))
     return result
 
 
@@ -298,12 +369,14 @@ def _default_name() -> str:
     return default_model()
 
 
-def save_adapter(model, output_dir: Path, metadata: dict) -> None:
-    """Save to a temporary folder beside `output_dir`, then swap it in: a crash keeps the last good adapter."""
+def scratch_dir(output_dir: Path) -> Path:
+    """A new temporary folder beside `output_dir`, to fill and then `swap_in`."""
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
-    model.save_pretrained(tmp)
-    (tmp / METADATA).write_text(json.dumps(metadata, indent=1))
+    return Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp-", dir=output_dir.parent))
+
+
+def swap_in(tmp: Path, output_dir: Path) -> None:
+    """Put the filled folder `tmp` at `output_dir`: a crash at any point leaves the old or the new one."""
     old = _previous(output_dir)
     if not output_dir.exists() and old.exists():  # an earlier save died between its two renames
         os.replace(old, output_dir)
@@ -312,6 +385,18 @@ def save_adapter(model, output_dir: Path, metadata: dict) -> None:
         os.replace(output_dir, old)
     os.replace(tmp, output_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def save_adapter(model, output_dir: Path, metadata: dict) -> None:
+    """Save to a temporary folder beside `output_dir`, then swap it in: a crash keeps the last good adapter."""
+    tmp = scratch_dir(output_dir)
+    try:
+        model.save_pretrained(tmp)
+        (tmp / METADATA).write_text(json.dumps(metadata, indent=1))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_in(tmp, output_dir)
 
 
 def _previous(output_dir: Path) -> Path:
@@ -345,22 +430,29 @@ def read_metadata(path: Path, make_command: str) -> dict:
                            f"Retrain with: {make_command}") from None
 
 
+def check_adapter(path: Path, base_model: str, make_command: str) -> dict:
+    """The adapter's metadata, once it is known to be made for `base_model` and this prompt format."""
+    metadata = read_metadata(path, make_command)
+    remake = metadata.get("command") or make_command
+    if metadata.get("base_model") != base_model:
+        raise AdapterError(
+            f"The adapter in {path} was trained on {metadata.get('base_model')!r}, not {base_model!r}. "
+            f"Use that base model (UNITLM_MODEL / --model) or retrain: {remake}"
+        )
+    if metadata.get("prompt_format") != PROMPT_FORMAT:
+        raise AdapterError(
+            f"The adapter in {path} uses prompt format {metadata.get('prompt_format')!r}; this unitlm uses "
+            f"{PROMPT_FORMAT!r}. Retrain: {remake}"
+        )
+    return metadata
+
+
 def attach_adapter(llm, path: Path, make_command: str):
     """Check the adapter's metadata against `llm`, then merge the adapter into its weights."""
     from peft import PeftModel
 
     path = adapter_dir(path)
-    metadata = read_metadata(path, make_command)
-    if metadata.get("base_model") != llm.model_name:
-        raise AdapterError(
-            f"The adapter in {path} was trained on {metadata.get('base_model')!r}, not {llm.model_name!r}. "
-            f"Use that base model (UNITLM_MODEL / --model) or retrain: {make_command}"
-        )
-    if metadata.get("prompt_format") != PROMPT_FORMAT:
-        raise AdapterError(
-            f"The adapter in {path} uses prompt format {metadata.get('prompt_format')!r}; this unitlm uses "
-            f"{PROMPT_FORMAT!r}. Retrain: {make_command}"
-        )
+    metadata = check_adapter(path, llm.model_name, make_command)
     try:
         peft_model = PeftModel.from_pretrained(llm.model, str(path))
     except Exception as error:  # noqa: BLE001 - any failure here means a broken adapter file
@@ -368,4 +460,40 @@ def attach_adapter(llm, path: Path, make_command: str):
                            f"Retrain: {make_command}") from None
     llm.model = peft_model.merge_and_unload().eval()
     llm.metadata = metadata
+    llm.adapter_dir = path
     return llm
+
+
+def load(stage: Stage, path: str | Path | None = None, model: str | None = None, dtype: torch.dtype | None = None,
+         device: str | None = None):
+    """`stage`'s model with the adapter in `path` (default: the package's) merged into the base `model`.
+
+    `dtype` and `device` default to the machine's (see base_llm.pick_device and pick_dtype).
+    """
+    path = Path(path or stage.model_dir)
+    make = f"{stage.make_command} --output-dir {path} (every stage in order: unitlm pipeline)"
+    return attach_adapter(stage.model_class(model, device=device, dtype=dtype), path, make)
+
+
+def evaluate(stage: Stage, path: str | Path | None = None, split: str = "valid", max_questions: int | None = None,
+             model: str | None = None):
+    """Accuracy and answer rate of the adapter in `path` on the first `max_questions` of `split`, printed."""
+    return benchmark_and_print(load(stage, path, model), stage.name, split, max_questions)
+
+
+def main(stage: Stage, argv=None):
+    """`train` with a flag per config field, or `test` an adapter."""
+    parser = argparse.ArgumentParser(prog=f"unitlm {stage.name}", description=stage.doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train_parser = sub.add_parser(
+        "train", help=f"train the {stage.name.upper()} adapter",
+        epilog=f"example: python -m unitlm.{stage.name} train --max-examples 1000 --output-dir runs/try/"
+               f"{stage.name}_model")
+    add_flags(train_parser, stage.config_class)
+    add_test_command(sub, stage.name, stage.model_dir)
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        train(stage, from_flags(args, stage.config_class))
+    else:
+        evaluate(stage, args.path, args.split, args.max_questions, args.model)

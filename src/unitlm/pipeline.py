@@ -1,187 +1,219 @@
-"""Every stage end to end into one run folder, resumable stage by stage, then the report.
+"""Every stage of a recipe end to end into one run folder, resumable stage by stage, then the report.
 
-    unitlm pipeline                          # small budget into runs/small (9 minutes on 2 cores)
-    unitlm pipeline --budget full            # into runs/full; trains the shipped adapters (28 minutes on 2 cores)
-    unitlm pipeline --run runs/try2          # another folder; run the same command again to resume
+    unitlm pipeline                                  # recipes/small.toml into runs/small
+    unitlm pipeline --budget full                    # recipes/full.toml, the shipped adapters' recipe, into runs/full
+    unitlm pipeline --recipe my.toml --run runs/try  # run the same command again to resume
+    unitlm ship runs/full                            # then, to update the package: copy the run's adapters into it
 
 Stages: data (record the shipped splits), cot (eval), sft (train + test),
 rft_gold (RFT round 0: the SFT adapter, trained further on the generator's
 gold reasoning), datagen (sample from that adapter, keep what is correct),
-rft (train on the kept samples + test), then `unitlm report`. A finished stage writes
-RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
-file to redo it. Results go to RUN/results/<method>.json (see report.py).
+rft (continue round 0 on the kept samples + test), then `unitlm report`.
+Every file of a run is in its folder: RUN/sft_model, RUN/rft_gold_model,
+RUN/rft_data.json, RUN/rft_model, their logs, RUN/results/<method>.json (see
+report.py). A finished stage writes RUN/stages/<name>.done with its result and
+is skipped on a rerun; delete that file to redo it. Nothing here writes into
+the package.
+
+A recipe is a TOML file with a table per stage ([evaluate], [sft], [rft_gold],
+[datagen], [rft]); each sets fields of that stage's config class, and a field it
+leaves out keeps its default (`unitlm sft train --help` lists them). Where each
+stage reads and writes is the pipeline's to set, not the recipe's.
 """
 
 import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import report
+from .options import from_table, option, validate
 
 STAGES = ("data", "cot", "sft", "rft_gold", "datagen", "rft")
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
 
 @dataclass
-class Budget:
-    """What a run may spend. None means the stage's own default (its config dataclass or function)."""
+class EvalConfig:
+    """How each method is scored once its stage is done."""
 
-    eval_split: str = "test"
-    eval_questions: int | None = None  # per method; None: the whole split
-    valid_questions: int | None = 300  # the check each training ends with; None: all of valid
-    sft_examples: int | None = None
-    rft_gold_examples: int | None = None  # round 0: gold-reasoning examples, starting from the SFT adapter
-    rft_mix_gold: int | None = None  # round 1: gold examples mixed into the kept samples
-    rft_learning_rate: float | None = None  # round 1 continues round 0's adapter, gently
-    datagen_questions: int | None = None
-    datagen_skip: int | None = None  # train questions to skip: those round 0 trained on
-    datagen_oversample: int | None = None
-    adapters_in_run: bool = False  # True: adapters and RFT data under RUN; False: the package's own folders
+    split: str = option("test", "the split (or data file) every method is scored on")
+    max_questions: int | None = option(None, "score only the first N questions of it (default: all)", at_least=1)
+
+    def __post_init__(self):
+        validate(self)
 
 
-BUDGETS = {
-    # Timed at 8 min 59 s with setup from a fresh clone on 2 CPU cores (README); the bar is 15 minutes.
-    "small": Budget(eval_questions=100, valid_questions=100, sft_examples=3072, rft_gold_examples=1024,
-                    datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
-                    adapters_in_run=True),
-    # The recipe of the shipped adapters, written to the package folders; timed at 27 min 37 s (README).
-    "full": Budget(rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
-}
+def recipe_path(budget: str) -> Path:
+    """The shipped recipe named `budget`: recipes/<budget>.toml."""
+    path = RECIPES_DIR / f"{budget}.toml"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))) or "none"
+        raise ValueError(f"no recipe {path} (shipped recipes: {names}); pass a recipe file with --recipe")
+    return path
 
 
-def _set(**fields) -> dict:
-    """Only the fields a budget sets, so every other value keeps its default from the config class."""
-    return {key: value for key, value in fields.items() if value is not None}
+def read_recipe(path: str | Path) -> dict:
+    """The tables of a recipe file, as written."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"cannot read the recipe {path}: {error}") from None
 
 
-def _in_run(run: Path, budget: Budget, name: str) -> str | None:
-    return str(run / name) if budget.adapters_in_run else None
+def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
+    """Each stage's config: the recipe's values over the config defaults, the run folder's paths set here."""
+    from .datagen import DatagenConfig
+    from .rft import RFTConfig
+    from .sft import SFTConfig
+
+    tables = ("evaluate", "sft", "rft_gold", "datagen", "rft")
+    unknown = sorted(set(recipe) - set(tables))
+    if unknown or not all(isinstance(recipe.get(name, {}), dict) for name in tables):
+        raise ValueError(f"{where}: a recipe holds only the tables {', '.join(tables)}"
+                         + (f", not {', '.join(unknown)}" if unknown else ""))
+
+    def build(name, config_class, **fixed):
+        return from_table(config_class, recipe.get(name, {}), f"{where} [{name}]", **fixed)
+
+    return {
+        "evaluate": build("evaluate", EvalConfig),
+        "sft": build("sft", SFTConfig, output_dir=str(run / "sft_model")),
+        "rft_gold": build("rft_gold", RFTConfig, output_dir=str(run / "rft_gold_model"),
+                          init_adapter=str(run / "sft_model")),
+        "datagen": build("datagen", DatagenConfig, out=str(run / "rft_data.json"),
+                         adapter=str(run / "rft_gold_model")),
+        "rft": build("rft", RFTConfig, output_dir=str(run / "rft_model"), init_adapter=str(run / "rft_gold_model"),
+                     train_file=str(run / "rft_data.json")),
+    }
 
 
-def stage_data(run: Path, budget: Budget, earlier: dict) -> dict:
+def stage_data(run: Path, configs: dict) -> dict:
     from .data import SPLITS, Dataset, file_hash, split_path
 
-    return {split: {"path": str(split_path(split)), "n": len(Dataset(split)), "sha256": file_hash(split_path(split))}
-            for split in SPLITS}
+    return {split: {"n": len(Dataset(split)), "sha256": file_hash(split_path(split))} for split in SPLITS}
 
 
-def stage_cot(run: Path, budget: Budget, earlier: dict) -> dict:
+def stage_cot(run: Path, configs: dict) -> dict:
     from . import cot
 
-    result = cot.test_model(split=budget.eval_split, max_question=budget.eval_questions)
-    return report.write_result(run, "cot", result, budget.eval_split)
+    evaluation = configs["evaluate"]
+    result = cot.test_model(None, evaluation.split, evaluation.max_questions)
+    return report.write_result(run, "cot", result, evaluation.split)
 
 
-def stage_sft(run: Path, budget: Budget, earlier: dict) -> dict:
-    from . import sft
+def _trained(run: Path, configs: dict, name: str) -> dict:
+    """Train the adapter of stage `name`; score it on the evaluation split when it is a method of the report."""
+    from . import rft, sft
 
-    config = sft.SFTConfig(**_set(output_dir=_in_run(run, budget, "sft_model"), max_examples=budget.sft_examples,
-                                  eval_questions=budget.valid_questions))
-    valid = sft.train_model(config)
-    result = sft.test_model(config.output_dir, budget.eval_split, budget.eval_questions)
-    record = report.write_result(run, "sft", result, budget.eval_split, log_dir=f"{config.output_dir}_logs")
-    return {**record, "output_dir": config.output_dir, "valid_accuracy": valid.accuracy}
-
-
-def stage_rft_gold(run: Path, budget: Budget, earlier: dict) -> dict:
-    from . import rft
-
-    output_dir = _in_run(run, budget, "rft_gold_model") or str(run / "rft_gold_model")
-    config = rft.RFTConfig(**_set(data_file="train", output_dir=output_dir, init_adapter=earlier["sft"]["output_dir"],
-                                  max_examples=budget.rft_gold_examples, eval_questions=budget.valid_questions))
-    valid = rft.train_model(config)
-    return {"output_dir": config.output_dir, "valid_accuracy": valid.accuracy, "valid_answer_rate": valid.answer_rate}
+    module = sft if name == "sft" else rft
+    config, evaluation = configs[name], configs["evaluate"]
+    valid = module.train_model(config)
+    folder = Path(config.output_dir).name
+    record = {"output_dir": folder, "valid_accuracy": valid.accuracy, "valid_answer_rate": valid.answer_rate}
+    if name in report.METHODS:
+        result = module.test_model(config.output_dir, evaluation.split, evaluation.max_questions, model=config.model)
+        record |= report.write_result(run, name, result, evaluation.split, log_dir=f"{folder}_logs")
+    return record
 
 
-def stage_datagen(run: Path, budget: Budget, earlier: dict) -> dict:
+def stage_sft(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "sft")
+
+
+def stage_rft_gold(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "rft_gold")
+
+
+def stage_datagen(run: Path, configs: dict) -> dict:
     from . import datagen
 
-    config = datagen.DatagenConfig(**_set(
-        out=_in_run(run, budget, "rft_data.json"), adapter=earlier["rft_gold"]["output_dir"],
-        max_questions=budget.datagen_questions, skip_questions=budget.datagen_skip,
-        oversample=budget.datagen_oversample))
-    stats = datagen.generate_data(config)
-    return {**stats, "out": str(config.out)}
+    stats = datagen.generate_data(configs["datagen"])
+    return {**stats, "out": Path(configs["datagen"].out).name}
 
 
-def stage_rft(run: Path, budget: Budget, earlier: dict) -> dict:
-    from . import rft
-
-    config = rft.RFTConfig(**_set(data_file=earlier["datagen"]["out"], output_dir=_in_run(run, budget, "rft_model"),
-                                  gold_examples=budget.rft_mix_gold, eval_questions=budget.valid_questions,
-                                  init_adapter=earlier["rft_gold"]["output_dir"],
-                                  learning_rate=budget.rft_learning_rate))
-    valid = rft.train_model(config)
-    result = rft.test_model(config.output_dir, budget.eval_split, budget.eval_questions)
-    record = report.write_result(run, "rft", result, budget.eval_split, log_dir=f"{config.output_dir}_logs")
-    return {**record, "output_dir": config.output_dir, "valid_accuracy": valid.accuracy}
+def stage_rft(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "rft")
 
 
-def _check_budget(run: Path, name: str) -> None:
-    """A run folder belongs to one budget: resuming it with another would mix their results."""
+def _check_recipe(run: Path, name: str, recipe: dict) -> None:
+    """A run folder belongs to one recipe: resuming it with another would mix their results."""
     from .data import write_json_atomic
 
-    path = run / "budget.json"
+    path = run / "recipe.json"
     if path.is_file():
-        started = json.loads(path.read_text())["name"]
-        if started != name:
-            raise ValueError(f"{run} was started with --budget {started}; resume it with that budget, "
-                             f"or pick another --run folder")
+        started = json.loads(path.read_text())
+        if started["recipe"] != recipe:
+            raise ValueError(f"{run} was started with recipe {started['name']!r} and other values; resume it "
+                             f"with that recipe, or pick another --run folder")
+    elif list((run / "stages").glob("*.done")):
+        raise ValueError(f"{run} holds stages of a run without a recipe.json (an older unitlm); "
+                         f"pick another --run folder")
     else:
-        write_json_atomic(path, {"name": name, **asdict(BUDGETS[name])})
+        write_json_atomic(path, {"name": name, "recipe": recipe})
 
 
-def _stamp_adapter(result: dict, command: str, stage: str) -> None:
+def _stamp_adapter(folder: Path, command: str, stage: str) -> None:
     """Record in a stage's adapter metadata the one command that reproduces it."""
     from .finetune import METADATA, update_metadata
 
-    folder = result.get("output_dir")
-    if folder and (Path(folder) / METADATA).is_file():
-        update_metadata(Path(folder), reproduce=command, pipeline_stage=stage)
+    if (folder / METADATA).is_file():
+        update_metadata(folder, reproduce=command, pipeline_stage=stage)
 
 
-def run_pipeline(budget: str, run: str | Path | None = None) -> Path:
-    """Run every stage not yet done into `run` (default runs/<budget>), then write the report."""
+def reproduce_command(recipe: Path, run: Path) -> str:
+    """The command that makes (or resumes) this run, with the paths as the user gave them."""
+    shipped = recipe.resolve() == (RECIPES_DIR / recipe.name).resolve()
+    which = f"--budget {recipe.stem}" if shipped else f"--recipe {recipe}"
+    where = "" if shipped and run == report.RUNS_DIR / recipe.stem else f" --run {run}"
+    return f"unitlm pipeline {which}{where}"
+
+
+def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
+    """Run every stage of `recipe` (a file) not yet done into `run` (default runs/<recipe name>), then report."""
     from .data import write_json_atomic
 
-    if budget not in BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; choose from {', '.join(BUDGETS)}")
-    run = Path(run) if run else report.RUNS_DIR / budget
+    recipe = Path(recipe)
+    values = read_recipe(recipe)
+    run = Path(run) if run else report.RUNS_DIR / recipe.stem
+    configs = stage_configs(values, run, str(recipe))
     (run / "stages").mkdir(parents=True, exist_ok=True)
-    _check_budget(run, budget)
+    _check_recipe(run, recipe.stem, values)
     write_json_atomic(run / "environment.json", report.environment())
     functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "rft_gold": stage_rft_gold,
                  "datagen": stage_datagen, "rft": stage_rft}
-    earlier = {}
+    command = reproduce_command(recipe, run)
     for number, name in enumerate(STAGES, 1):
         done = run / "stages" / f"{name}.done"
         if done.is_file():
-            earlier[name] = json.loads(done.read_text())["result"]
             print(f"pipeline [{number}/{len(STAGES)}] {name}: done before, skipped ({done})")
             continue
         print(f"pipeline [{number}/{len(STAGES)}] {name} ...", flush=True)
         start = time.time()
-        result = json.loads(json.dumps(functions[name](run, BUDGETS[budget], earlier), default=str))
+        result = json.loads(json.dumps(functions[name](run, configs), default=str))
         seconds = round(time.time() - start, 1)
         write_json_atomic(done, {"stage": name, "seconds": seconds, "result": result})
-        _stamp_adapter(result, f"unitlm pipeline --budget {budget} --run {run}", name)
-        earlier[name] = result
+        if "output_dir" in result:
+            _stamp_adapter(run / result["output_dir"], command, name)
         print(f"pipeline [{number}/{len(STAGES)}] {name}: finished in {seconds} s")
     path = report.write_report(run)
-    print(f"pipeline: all stages done; report in {path}")
+    print(f"pipeline: all stages done; report in {path}; `unitlm ship {run}` puts its adapters in the package")
     return run
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="unitlm pipeline", description=__doc__, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", choices=list(BUDGETS), default="small")
-    parser.add_argument("--run", type=Path, default=None, help="run folder (default: runs/<budget>)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--budget", default="small", help="a shipped recipe: recipes/NAME.toml (default: %(default)s)")
+    which.add_argument("--recipe", type=Path, default=None, help="a recipe file (instead of --budget)")
+    parser.add_argument("--run", type=Path, default=None, help="run folder (default: runs/<recipe name>)")
     args = parser.parse_args(argv)
-    run_pipeline(args.budget, args.run)
+    run_pipeline(args.recipe or recipe_path(args.budget), args.run)
     return 0
 
 

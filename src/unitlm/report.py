@@ -4,11 +4,12 @@
 
 A run folder (what `unitlm pipeline` writes) holds:
 
-    results/<method>.json   {"method": "sft", "split": "test", "accuracy": 0.93, "answer_rate": 0.99, "n": 100,
-                             "by_group": {"category/length": {"accuracy": 0.9, "n": 12}, "pairs/unseen": ...},
-                             "log_dir": "runs/small/sft_model_logs"}       # log_dir: optional
+    results/<method>.json   {"method": "sft", "split": "test", "accuracy": ..., "answer_rate": ..., "n": ...,
+                             "by_group": {"category/length": {"accuracy": ..., "n": ...}, "pairs/unseen": ...},
+                             "log_dir": "sft_model_logs"}       # log_dir: optional, relative to the run folder
     *_logs/                 tensorboard logs of training (scalar `train/loss`)
-    stages/<name>.done      {"stage": "sft", "seconds": 312.5, "result": {...}}
+    stages/<name>.done      {"stage": "sft", "seconds": ..., "result": {...}}
+    recipe.json             the recipe the run was made with
     environment.json        python, torch, transformers, CPUs, device of the machine that ran it
 
 The report's results table is the one the README copies.
@@ -52,21 +53,36 @@ def environment() -> dict:
     import torch
     import transformers
 
-    from .base_llm import pick_device
+    from .base_llm import pick_device, pick_dtype
 
+    device = pick_device()
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "cpus": os.cpu_count(), "device": pick_device(), "platform": platform.platform()}
+            "cpus": os.cpu_count(), "cpu": cpu_model(), "device": device,
+            "dtype": str(pick_dtype(device)).removeprefix("torch."), "platform": platform.platform()}
+
+
+def cpu_model() -> str:
+    """The processor's name as the OS reports it (Linux: /proc/cpuinfo), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def loss_curves(run: Path, records: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
-    """`train/loss` of the latest training in every `*_logs` folder in RUN, plus those the results name.
+    """`train/loss` of the latest training in every `*_logs` folder in RUN, plus those the results name
+    (relative to RUN).
 
     Each training writes a new event file into its folder; older ones are earlier runs.
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     folders = {p.resolve() for p in Path(run).rglob("*_logs") if p.is_dir()}
-    folders |= {Path(r["log_dir"]).resolve() for r in records if r.get("log_dir") and Path(r["log_dir"]).is_dir()}
+    named = [Path(run) / r["log_dir"] for r in records if r.get("log_dir")]
+    folders |= {folder.resolve() for folder in named if folder.is_dir()}
     curves = {}
     for folder in sorted(folders):
         files = sorted(folder.glob("events.out.tfevents.*"), key=os.path.getmtime)

@@ -1,81 +1,64 @@
 """Rejection-sampling fine-tuning: LoRA on question -> reasoning -> <answer>EXPR</answer>.
 
-    # round 0: the SFT adapter on the generator's gold reasoning; then sample from it, keep what is correct
-    python -m unitlm.rft train --data train --init-adapter src/unitlm/sft_model --max-examples 5000 --output-dir runs/full/rft_gold_model
-    python -m unitlm.datagen runs/full/rft_data.json --adapter runs/full/rft_gold_model --skip-questions 5000
-    # round 1: continue round 0 on the kept samples, into the package's rft_model
-    python -m unitlm.rft train --data runs/full/rft_data.json --init-adapter runs/full/rft_gold_model --learning-rate 1e-4
-    python -m unitlm.rft test --split test
+    python -m unitlm.rft train --init-adapter runs/sft_model --max-examples 5000   # -> runs/rft_model
+    python -m unitlm.rft train --train-file runs/rft_data.json --init-adapter runs/rft_model \
+        --learning-rate 1e-4 --output-dir runs/rft_round1_model
+    python -m unitlm.rft test --split test       # the package's adapter
 
-The reasoning states the factors it uses ("1 gallon = 3.78541 liter.") and
-ends in an expression the calculator evaluates; the reward checks only the
-final number (`data.is_answer_valid`).
+The rounds of the shipped adapter (gold reasoning from the SFT adapter, then its own
+correct samples from `unitlm datagen`) are the recipe recipes/full.toml, which
+`unitlm pipeline --budget full` runs into one run folder.
+
+The reasoning states the factors it uses ("1 gallon = 3.78541 liter.") and ends
+in an expression the calculator evaluates; the reward checks only the final
+number (`data.is_answer_valid`). Training, loading and testing are finetune.py's;
+this file says what RFT supervises.
 """
 
-import argparse
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from .base_llm import BaseLLM
-from .data import Dataset, benchmark_and_print, file_hash, source_name
-from .finetune import TrainConfig, attach_adapter, train_and_evaluate
-from .options import add_flags, add_test_command, from_flags
+from . import finetune
+from .base_llm import ANSWER_CLOSE, BaseLLM
+from .finetune import Stage, TrainConfig
+from .options import option
 
 MODEL_DIR = Path(__file__).parent / "rft_model"
-MAKE_COMMAND = "python -m unitlm.rft train (see the README's RFT recipe)"
+MAKE_COMMAND = "python -m unitlm.rft train --train-file RFT_DATA --init-adapter PREVIOUS_ADAPTER"
 
 
 @dataclass
 class RFTConfig(TrainConfig):
-    data_file: str = "train"  # [question, answer, reasoning] JSON, or a split name
-    output_dir: str = str(MODEL_DIR)
-    gold_examples: int = 0  # also train on this many gold-reasoning examples of the train split
+    output_dir: str = option("runs/rft_model", "where the adapter goes; the package's own folder "
+                                               "(src/unitlm/rft_model) only when named here or by `unitlm ship`")
 
 
 class RFTModel(BaseLLM):
-    max_new_tokens = 80  # two stated factors and the expression: 49 tokens on average, 75 at most in train
+    max_new_tokens = 80  # room for two stated factors and the expression: the longest train reasoning fits
+
+
+def reasoning_pair(entry: list, config: RFTConfig | None = None) -> tuple[str, str] | None:
+    """(question, reasoning) of an entry whose reasoning ends in <answer>...</answer>; None for others."""
+    if len(entry) > 2 and ANSWER_CLOSE in entry[2]:
+        return entry[0], entry[2].strip()
+    return None
 
 
 def reasoning_pairs(entries: list[list]) -> list[tuple[str, str]]:
-    """(question, reasoning) for entries that carry a reasoning ending in an answer."""
-    pairs = [(e[0], e[2].strip()) for e in entries if len(e) > 2 and "</answer>" in e[2]]
-    assert pairs, "no [question, answer, reasoning] entries with <answer>...</answer> to train on"
+    """(question, reasoning) for the entries that carry a reasoning ending in an answer."""
+    pairs = [pair for entry in entries if (pair := reasoning_pair(entry)) is not None]
+    if not pairs:
+        raise ValueError("no [question, answer, reasoning] entries with <answer>...</answer> to train on")
     return pairs
 
 
-def train_model(config: RFTConfig):
-    dataset = Dataset(config.data_file)
-    pairs = reasoning_pairs(dataset.data)[: config.max_examples]
-    if config.gold_examples:
-        seen = {question for question, _ in pairs}
-        gold = [p for p in reasoning_pairs(Dataset("train").data) if p[0] not in seen]
-        pairs += gold[: config.gold_examples]
-    metadata = {"stage": "rft", "train_file": source_name(config.data_file), "train_file_sha256": file_hash(dataset.path),
-                "command": MAKE_COMMAND}
-    return train_and_evaluate(pairs, config, metadata, test_model)
-
-
-def load(path: str | Path = MODEL_DIR, model: str | None = None) -> RFTModel:
-    return attach_adapter(RFTModel(model), Path(path), MAKE_COMMAND)
-
-
-def test_model(path: str | Path = MODEL_DIR, split: str = "valid", max_question: int | None = None):
-    return benchmark_and_print(load(path), "rft", split, max_question)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train the RFT adapter", epilog="example: python -m unitlm.rft train --data runs/rft_data.json")
-    add_flags(train, RFTConfig)
-    train.add_argument("--data", dest="data_file", default=RFTConfig.data_file, help="alias of --data-file")
-    add_test_command(sub, "rft", MODEL_DIR)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        train_model(from_flags(args, RFTConfig))
-    else:
-        test_model(args.path, args.split, args.max_question)
-
+STAGE = Stage("rft", RFTModel, MODEL_DIR, RFTConfig, reasoning_pair, MAKE_COMMAND, __doc__)
+# The stage's public functions, finetune's own with this stage filled in:
+# load(path=MODEL_DIR, model=None, dtype=None, device=None) -> RFTModel; train_model(config: RFTConfig) -> the
+# valid BenchmarkResult; test_model(path=MODEL_DIR, split="valid", max_questions=None); main(argv=None).
+load, train_model, test_model, main = (partial(finetune.load, STAGE), partial(finetune.train, STAGE),
+                                       partial(finetune.evaluate, STAGE), partial(finetune.main, STAGE))
 
 if __name__ == "__main__":
     main()

@@ -1,35 +1,39 @@
 """Supervised fine-tuning: LoRA that answers `<answer>EXPRESSION</answer>`.
 
-    python -m unitlm.sft train                      # shipped train split -> unitlm/sft_model
+    python -m unitlm.sft train                      # the train split -> runs/sft_model
     python -m unitlm.sft train --train-file course/train.json --epochs 3
-    python -m unitlm.sft test                       # accuracy on valid
+    python -m unitlm.sft test --path runs/sft_model # accuracy on valid (default: the package's adapter)
+    unitlm ship runs                                # runs/sft_model -> the package's sft_model
 
 The model writes the conversion as arithmetic from the factors it recalls
 (`<answer>6 * 1000</answer>`); the calculator in `parse_answer` does the
 arithmetic. `--answer-format bare` trains on the plain number instead.
+Training, loading and testing are finetune.py's; this file says what SFT supervises.
 """
 
-import argparse
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from . import finetune
 from .base_llm import ANSWER_CLOSE, ANSWER_OPEN, BaseLLM, format_example, parse_answer
-from .data import Dataset, benchmark_and_print, file_hash, source_name
-from .finetune import TrainConfig, attach_adapter, train_and_evaluate
-from .options import add_flags, add_test_command, from_flags
+from .finetune import Stage, TrainConfig
+from .options import option
 from .units import number, value_in_question
 
 MODEL_DIR = Path(__file__).parent / "sft_model"
 MAKE_COMMAND = "python -m unitlm.sft train"
+ANSWER_FORMATS = ("expr", "bare")
 _ANSWER_EXPR = re.compile(r"<answer>(.*?)</answer>")
 
 
 @dataclass
 class SFTConfig(TrainConfig):
-    train_file: str = "train"
-    output_dir: str = str(MODEL_DIR)
-    answer_format: str = "expr"  # expr | bare
+    output_dir: str = option("runs/sft_model", "where the adapter goes; the package's own folder "
+                                               "(src/unitlm/sft_model) only when named here or by `unitlm ship`")
+    answer_format: str = option("expr", "expr: the answer as value * factor for the calculator; bare: the number",
+                                choices=ANSWER_FORMATS)
 
 
 def answer_target(question: str, answer: float, reasoning: str | None, answer_format: str = "expr") -> str:
@@ -81,15 +85,14 @@ class SFTModel(BaseLLM):
     model starts at the expression. The prompt is still a prefix of the training text.
 
     What follows is arithmetic and the closing tag, so generation picks among the tokens
-    made of `answer_characters` (137 of 49152 with the closing tag's start and EOS): the
-    output layer, a fifth of a decode step's work, shrinks to those rows. Every token a
-    train target asks for is among them (tested); on all 1000 valid questions the answers
-    were those of unrestricted decoding.
+    made of `answer_characters` (with the closing tag's start and EOS): the output layer,
+    a large share of a decode step's work, shrinks to those rows. Every token a train
+    target asks for is among them (tests/test_sft.py checks it).
     """
 
     max_new_tokens = 40
     answer_characters = "0123456789.*/+-()e"
-    micro_batch = 512  # with the cut output layer, 512 rows beat 256: 68.4 vs 63.9 q/s, 5 rounds of 1000
+    micro_batch = 512  # with the cut output layer, more rows per forward pass pay off (docs/performance.md)
 
     def format_prompt(self, question: str) -> str:
         return format_example(question, ANSWER_OPEN)
@@ -98,36 +101,18 @@ class SFTModel(BaseLLM):
         return parse_answer(ANSWER_OPEN + text)
 
 
-def train_model(config: SFTConfig) -> SFTModel:
-    dataset = Dataset(config.train_file)
-    entries = dataset.data[: config.max_examples]
-    pairs = [(e[0], answer_target(e[0], e[1], e[2] if len(e) > 2 else None, config.answer_format)) for e in entries]
-    path = dataset.path
-    metadata = {"stage": "sft", "train_file": source_name(config.train_file), "train_file_sha256": file_hash(path),
-                "answer_format": config.answer_format, "command": MAKE_COMMAND}
-    return train_and_evaluate(pairs, config, metadata, test_model)
+def training_pair(entry: list, config: SFTConfig) -> tuple[str, str]:
+    """(question, answer target) of any [question, answer(, reasoning)] entry."""
+    reasoning = entry[2] if len(entry) > 2 else None
+    return entry[0], answer_target(entry[0], entry[1], reasoning, config.answer_format)
 
 
-def load(path: str | Path = MODEL_DIR, model: str | None = None) -> SFTModel:
-    return attach_adapter(SFTModel(model), Path(path), MAKE_COMMAND)
-
-
-def test_model(path: str | Path = MODEL_DIR, split: str = "valid", max_question: int | None = None):
-    return benchmark_and_print(load(path), "sft", split, max_question)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_flags(sub.add_parser("train", help="train the SFT adapter",
-                             epilog="example: python -m unitlm.sft train --train-file course/train.json"), SFTConfig)
-    add_test_command(sub, "sft", MODEL_DIR)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        train_model(from_flags(args, SFTConfig))
-    else:
-        test_model(args.path, args.split, args.max_question)
-
+STAGE = Stage("sft", SFTModel, MODEL_DIR, SFTConfig, training_pair, MAKE_COMMAND, __doc__)
+# The stage's public functions, finetune's own with this stage filled in:
+# load(path=MODEL_DIR, model=None, dtype=None, device=None) -> SFTModel; train_model(config: SFTConfig) -> the
+# valid BenchmarkResult; test_model(path=MODEL_DIR, split="valid", max_questions=None); main(argv=None).
+load, train_model, test_model, main = (partial(finetune.load, STAGE), partial(finetune.train, STAGE),
+                                       partial(finetune.evaluate, STAGE), partial(finetune.main, STAGE))
 
 if __name__ == "__main__":
     main()

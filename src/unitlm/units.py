@@ -280,7 +280,7 @@ def reasoning(value: float, source: Unit, target: Unit) -> str:
     return f"{facts} <answer>{expr}</answer>"
 
 
-_VALUE = re.compile(r"(?<![\w.*^/])-?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])")
+_VALUE = re.compile(r"(?<![\w.*^/])-?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\d.,]\d)")
 
 
 def value_in_question(question: str) -> float | None:
@@ -288,6 +288,8 @@ def value_in_question(question: str) -> float | None:
 
     >>> value_in_question("How many gram are there per 6 kg?"), value_in_question("Convert 1,500.5 m to km.")
     (6.0, 1500.5)
+    >>> value_in_question("change 2.03ft. to meters"), value_in_question("How many MB is 4G?"), value_in_question("3 m3 in L")
+    (2.03, 4.0, 3.0)
     """
     for match in _VALUE.finditer(question):
         text = match.group().replace(",", "")

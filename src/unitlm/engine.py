@@ -1,0 +1,367 @@
+"""Inference backends behind `BaseLLM.answer()`: the torch loop, int8 torch, llama.cpp, ONNX Runtime GenAI.
+
+    UNITLM_BACKEND=int8 python -m unitlm.sft test           # one backend for every model of the process
+    python -m unitlm.bench --questions 100                   # every backend side by side (bench.py)
+
+`auto` (the default) keeps the torch loop in the model's own dtype where that is bf16 or
+fp16 (a GPU, or a CPU with AVX512-BF16/AMX) and runs a float32 CPU model on `AUTO_FP32`:
+a backend replaces the torch loop there only once the bench shows it faster and within 1
+point of fp32 accuracy on all 1000 valid questions (docs/performance.md).
+Only greedy decoding of one sequence per prompt (what `answer()` does) leaves the torch
+model: sampling (datagen, votes) and training always run the torch model in its own dtype,
+so a shipped recipe makes the same data and adapters whatever the backend.
+
+Every backend sees the merged model (adapter folded in), made on first use and kept per
+model object: an int8 copy (torch dynamic quantization of every Linear, output layer
+included), or an external engine's file written once into the cache, keyed by the weights.
+Constrained decoding survives in all of them: a row's next token is the likeliest among
+the model's `_vocabulary` (SFT: the 137 answer tokens) when it has one.
+"""
+
+import copy
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+BACKENDS = ("auto", "torch", "int8", "llama.cpp", "onnxruntime")
+AUTO_FP32 = "torch"  # what `auto` runs for a float32 model on a CPU: see docs/performance.md
+LLAMA_CPP_SLOTS = 64  # sequences llama.cpp decodes at once; a finished one's slot takes the next prompt
+LLAMA_CPP_BATCH_TOKENS = 2048  # tokens per llama_decode call (prompts and one-token steps together)
+ORT_BATCH = 32  # onnxruntime-genai refuses larger batches
+
+_RUNNERS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+def backend_name(llm=None) -> str:
+    """The backend asked for: `llm.backend` when set, else UNITLM_BACKEND, else auto."""
+    name = getattr(llm, "backend", None) or os.environ.get("UNITLM_BACKEND") or "auto"
+    if name not in BACKENDS:
+        raise ValueError(f"UNITLM_BACKEND must be one of {', '.join(BACKENDS)}, not {name!r}")
+    return name
+
+
+def resolve(llm) -> str:
+    """The backend that will run `llm`'s greedy decoding: `auto` made concrete."""
+    name = backend_name(llm)
+    if name != "auto":
+        return name
+    param = next(llm.model.parameters())
+    return choose(param.device.type, param.dtype)
+
+
+def choose(device_type: str, dtype: torch.dtype) -> str:
+    """What `auto` runs for a model of `dtype` on `device_type`."""
+    return AUTO_FP32 if device_type == "cpu" and dtype == torch.float32 else "torch"
+
+
+def _runner(llm, name: str):
+    cache = _RUNNERS.setdefault(llm.model, {})
+    if name not in cache:
+        if name == "int8":
+            cache[name] = quantize_int8(llm.model)
+        elif name == "llama.cpp":
+            cache[name] = LlamaCppEngine(llm.model, llm.tokenizer)
+        else:
+            cache[name] = OrtGenaiEngine(llm.model, llm.tokenizer)
+    return cache[name]
+
+
+def torch_model(llm, n: int = 1, temperature: float = 0.0) -> torch.nn.Module:
+    """The torch module that runs this batch: `llm.model`, or its int8 copy for greedy single answers."""
+    if n == 1 and temperature <= 0 and resolve(llm) == "int8":
+        return _runner(llm, "int8")
+    return llm.model
+
+
+def external(llm, n: int = 1, temperature: float = 0.0):
+    """The external engine that runs this batch (its `decode` takes token lists), or None: torch runs it."""
+    if n == 1 and temperature <= 0 and not getattr(llm, "raw_text", False) and resolve(llm) in ("llama.cpp", "onnxruntime"):
+        return _runner(llm, resolve(llm))
+    return None
+
+
+def describe(llm) -> dict:
+    """Backend, dtype and kernels of `llm`'s greedy decoding, for bench rows."""
+    name = resolve(llm)
+    dtype = str(next(llm.model.parameters()).dtype).removeprefix("torch.")
+    if name == "int8":
+        return {"backend": "torch int8", "dtype": "int8 weights, int8 activations (dynamic), fp32 rest",
+                "kernels": f"torch.backends.quantized.engine={torch.backends.quantized.engine}"}
+    if name == "llama.cpp":
+        return {"backend": "llama.cpp", "dtype": "Q8_0 weights", "kernels": LlamaCppEngine.system_info()}
+    if name == "onnxruntime":
+        return {"backend": "onnxruntime-genai", "dtype": "int8 weights (MatMulNBits, block 32), fp32 activations",
+                "kernels": "onnxruntime MLAS, its own CPU dispatch"}
+    return {"backend": "torch", "dtype": dtype, "kernels": f"ATen {torch.backends.cpu.get_cpu_capability()}"}
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """An int8 copy of `model` for inference: every Linear (output layer too) with int8 weights
+    (a scale per output row) and activations quantized on the fly (torch dynamic quantization, fbgemm kernels). The
+    activation scale is one per input tensor, so a row's answer can depend on the rows batched
+    with it. The float model stays as it was, for sampling and training."""
+    quantized = copy.deepcopy(model).float().eval()
+    with warnings.catch_warnings():  # torch points eager quantization users to torchao; this API still runs fbgemm
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+        from torch.ao.quantization import per_channel_dynamic_qconfig  # a scale per output row of each weight
+
+        return torch.ao.quantization.quantize_dynamic(quantized, {torch.nn.Linear: per_channel_dynamic_qconfig},
+                                                      dtype=torch.qint8)
+
+
+def weights_key(model: torch.nn.Module) -> str:
+    """A hash of every weight's bytes: the cache key of a converted model."""
+    digest = hashlib.blake2b(digest_size=12)
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().contiguous().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _cache(kind: str, model) -> Path:
+    from .base_llm import cache_root
+
+    return cache_root() / "engines" / f"{kind}-{weights_key(model)}"
+
+
+def _greedy(logits: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Each row's likeliest token, among `allowed` ids when given (ties: the lowest id, as torch's argmax)."""
+    if allowed is None:
+        return logits.argmax(-1)
+    return allowed[logits[:, allowed].argmax(-1)]
+
+
+# --- llama.cpp -------------------------------------------------------------------------------------
+
+
+def write_gguf(model: torch.nn.Module, target: Path, quantization: str = "Q8_0") -> Path:
+    """The merged model as a GGUF file for llama.cpp: metadata and tokenizer copied from the
+    embedded GGUF the base model came from, every weight taken from `model` (Q8_0 matrices,
+    F32 norms). q and k rows are permuted to llama.cpp's rotary layout, as its converter does."""
+    import gguf
+
+    from .base_llm import EMBEDDED, resolve_source
+
+    folder, name = resolve_source(EMBEDDED)
+    reader = gguf.GGUFReader(Path(folder) / name)
+    config = model.config
+    heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
+    kind = getattr(gguf.GGMLQuantizationType, quantization)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    writer = gguf.GGUFWriter(str(tmp), arch=reader.fields[gguf.Keys.General.ARCHITECTURE].contents())
+    shape = {  # the model's own sizes (the embedded file's tokenizer and the rest are kept)
+        "llama.block_count": config.num_hidden_layers, "llama.embedding_length": config.hidden_size,
+        "llama.feed_forward_length": config.intermediate_size, "llama.attention.head_count": heads,
+        "llama.attention.head_count_kv": kv_heads, "llama.vocab_size": config.vocab_size,
+        "llama.rope.dimension_count": config.hidden_size // heads,
+        "llama.attention.layer_norm_rms_epsilon": config.rms_norm_eps,
+        "llama.rope.freq_base": (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0),
+        gguf.Keys.General.FILE_TYPE: {"Q8_0": 7, "F32": 0}.get(quantization, 7),
+    }
+    for field in reader.fields.values():
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue
+        sub_type = field.types[-1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, shape.get(field.name, field.contents()), field.types[0], sub_type=sub_type)
+    for key, tensor in model.state_dict().items():
+        if key == "lm_head.weight" and config.tie_word_embeddings:
+            continue
+        data = tensor.detach().float().cpu().numpy()
+        if key.endswith("q_proj.weight"):
+            data = _rotary_permute(data, heads)
+        elif key.endswith("k_proj.weight"):
+            data = _rotary_permute(data, kv_heads)
+        gguf_name = names.get_name(key, try_suffixes=(".weight", ".bias"))
+        assert gguf_name is not None, f"no GGUF name for {key}"
+        if data.ndim == 2 and kind != gguf.GGMLQuantizationType.F32:
+            writer.add_tensor(gguf_name, gguf.quants.quantize(data, kind), raw_dtype=kind)
+        else:
+            writer.add_tensor(gguf_name, data.astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    os.replace(tmp, target)
+    return target
+
+
+def _rotary_permute(weights: np.ndarray, heads: int) -> np.ndarray:
+    return weights.reshape(heads, 2, weights.shape[0] // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
+class LlamaCppEngine:
+    """Greedy decoding of many prompts through llama.cpp (llama-cpp-python's C API), continuously
+    batched: LLAMA_CPP_SLOTS sequences share each llama_decode call, and a finished one's slot
+    takes the next prompt at once."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, quantization: str = "Q8_0", threads: int | None = None):
+        import llama_cpp
+
+        self.lib = llama_cpp
+        path = _cache("gguf", model) / f"model-{quantization}.gguf"
+        if not path.is_file():
+            write_gguf(model, path, quantization)
+        self.tokenizer = tokenizer
+        self.llama = llama_cpp.Llama(
+            str(path), n_ctx=LLAMA_CPP_SLOTS * 512, n_batch=LLAMA_CPP_BATCH_TOKENS, n_ubatch=512,
+            n_seq_max=LLAMA_CPP_SLOTS, n_threads=threads or torch.get_num_threads(),
+            n_threads_batch=threads or torch.get_num_threads(), kv_unified=True, verbose=False)
+        self.ctx = self.llama.ctx
+        self.vocab_size = self.llama.n_vocab()
+        self.batch = llama_cpp.llama_batch_init(LLAMA_CPP_BATCH_TOKENS, 0, 1)
+
+    @staticmethod
+    def system_info() -> str:
+        try:
+            import llama_cpp
+        except ImportError:
+            return "llama_cpp not installed"
+        return llama_cpp.llama_print_system_info().decode()
+
+    def decode(self, encoded: list[list[int]], max_new_tokens: int, stop_ids: set[int],
+               finished: Callable[[list[int]], bool], vocabulary: list[int] | None = None) -> list[list[int]]:
+        """New tokens per prompt (token lists, no padding); a row ends as `decoding.decode`'s do."""
+        if max_new_tokens < 1:
+            return [[] for _ in encoded]
+        lib, batch = self.lib, self.batch
+        memory = lib.llama_get_memory(self.ctx)
+        allowed = None if vocabulary is None else np.asarray(vocabulary)
+        outputs: list[list[int]] = [[] for _ in encoded]
+        waiting = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+        free = list(range(LLAMA_CPP_SLOTS))
+        running: dict[int, int] = {}  # slot -> row
+        lib.llama_memory_clear(memory, True)
+        while waiting or running:
+            n, owners = 0, []  # owners: the row whose logits each output position carries
+
+            def add(token, position, slot, wants_logits):
+                nonlocal n
+                batch.token[n], batch.pos[n], batch.n_seq_id[n] = token, position, 1
+                batch.seq_id[n][0], batch.logits[n] = slot, wants_logits
+                n += 1
+
+            for slot, row in running.items():  # each running row's last token, after its prompt and outputs
+                add(outputs[row][-1], len(encoded[row]) + len(outputs[row]) - 1, slot, True)
+                owners.append(slot)
+            while waiting and free and n + len(encoded[waiting[-1]]) <= LLAMA_CPP_BATCH_TOKENS:
+                row, slot = waiting.pop(), free.pop()
+                prompt = encoded[row]
+                for position, token in enumerate(prompt):
+                    add(token, position, slot, position == len(prompt) - 1)
+                running[slot] = row
+                owners.append(slot)
+            assert n, "a prompt longer than LLAMA_CPP_BATCH_TOKENS"
+            batch.n_tokens = n
+            code = lib.llama_decode(self.ctx, batch)
+            if code != 0:
+                raise RuntimeError(f"llama_decode failed ({code})")
+            logits = np.ctypeslib.as_array(lib.llama_get_logits(self.ctx), shape=(len(owners), self.vocab_size))
+            for slot, token in zip(owners, _greedy(logits, allowed).tolist()):
+                out = outputs[running[slot]]
+                out.append(token)
+                if token in stop_ids or finished(out) or len(out) >= max_new_tokens:
+                    lib.llama_memory_seq_rm(memory, slot, -1, -1)
+                    del running[slot]
+                    free.append(slot)
+        return outputs
+
+    def __del__(self):
+        batch = getattr(self, "batch", None)
+        if batch is not None:
+            self.lib.llama_batch_free(batch)
+
+
+# --- ONNX Runtime GenAI ----------------------------------------------------------------------------
+
+
+def build_onnx(model: torch.nn.Module, tokenizer, target: Path) -> Path:
+    """The merged model as an int8 ONNX Runtime GenAI model folder (its model builder, run once)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="unitlm-onnx-", dir=target.parent) as tmp:
+        hf = Path(tmp) / "hf"
+        model.float().save_pretrained(hf)  # the builder reads a Hugging Face folder
+        tokenizer.save_pretrained(hf)
+        out = Path(tmp) / "onnx"
+        done = subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(hf), "-o", str(out),
+                               "-p", "int8", "-e", "cpu", "-c", str(Path(tmp) / "cache")],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"onnxruntime-genai model builder failed:\n{done.stderr[-2000:]}")
+        os.replace(out, target)
+    return target
+
+
+class OrtGenaiEngine:
+    """Greedy decoding through ONNX Runtime GenAI: prompts in length-sorted, left-padded batches
+    of ORT_BATCH; the vocabulary restriction and each row's own stop go through its logits."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer):
+        import onnxruntime_genai as og
+
+        self.og = og
+        path = _cache("onnx-int8", model)
+        if not (path / "genai_config.json").is_file():
+            build_onnx(model, tokenizer, path)
+        self.model = og.Model(str(path))
+        self.pad = tokenizer.pad_token_id
+
+    def decode(self, encoded: list[list[int]], max_new_tokens: int, stop_ids: set[int],
+               finished: Callable[[list[int]], bool], vocabulary: list[int] | None = None) -> list[list[int]]:
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        outputs: list[list[int]] = [[] for _ in encoded]
+        for start in range(0, len(order), ORT_BATCH):
+            rows = order[start : start + ORT_BATCH]
+            for row, tokens in zip(rows, self._batch([encoded[i] for i in rows], max_new_tokens, stop_ids,
+                                                    finished, vocabulary)):
+                outputs[row] = tokens
+        return outputs
+
+    def _batch(self, prompts, max_new_tokens, stop_ids, finished, vocabulary):
+        og = self.og
+        width = max(map(len, prompts))
+        ids = np.full((len(prompts), width), self.pad, dtype=np.int32)
+        for i, prompt in enumerate(prompts):
+            ids[i, width - len(prompt) :] = prompt
+        params = og.GeneratorParams(self.model)
+        params.set_search_options(max_length=width + max_new_tokens, batch_size=len(prompts), do_sample=False)
+        generator = og.Generator(self.model, params)
+        generator.append_tokens(ids)
+        outputs = [[] for _ in prompts]
+        done = np.zeros(len(prompts), dtype=bool)
+        mask = None
+        if vocabulary is not None:
+            mask = np.full(self.model_vocab(generator), -np.inf, dtype=np.float32)
+            mask[np.asarray(vocabulary)] = 0
+        for _ in range(max_new_tokens):
+            if mask is not None or done.any():
+                logits = generator.get_logits().reshape(len(prompts), -1)
+                if mask is not None:
+                    logits = logits + mask
+                logits[done] = -np.inf
+                logits[done, self.pad] = 0  # a finished row idles on padding until the batch ends
+                generator.set_logits(np.ascontiguousarray(logits, dtype=np.float32))
+            generator.generate_next_token()
+            for i, token in enumerate(generator.get_next_tokens().tolist()):
+                if done[i]:
+                    continue
+                outputs[i].append(token)
+                done[i] = token in stop_ids or finished(outputs[i])
+            if done.all() or generator.is_done():
+                break
+        return outputs
+
+    @staticmethod
+    def model_vocab(generator) -> int:
+        return generator.get_logits().shape[-1]

@@ -1,0 +1,145 @@
+"""The web page in a real browser: Debian's headless Chromium, driven by Selenium through /usr/bin/chromedriver.
+
+Nothing is downloaded: `apt-get install -y chromium chromium-driver` provides both (.ci/run does it).
+The slow test, on the real SFT adapter, writes the README's screenshots to docs/img/.
+"""
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from test_serve import WAIT, start_server, tiny_flags
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+IMAGES = Path(__file__).parents[1] / "docs" / "img"
+DESKTOP, PHONE = (1280, 800), (390, 844)
+
+
+@pytest.fixture()
+def browser(tmp_path, monkeypatch):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's chromium and chromium-driver; .ci/run installs them")
+        pytest.skip("needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not look for a browser or driver online
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-dev-shm-usage", "--hide-scrollbars",
+                 f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    viewport(driver, *DESKTOP)
+    yield driver
+    driver.quit()
+
+
+def viewport(driver, width: int, height: int):
+    """The page's CSS viewport, exactly; a phone width also gets a phone's layout rules."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+def wait_for(driver, condition, what: str, seconds: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, poll_frequency=0.1).until(lambda d: condition(d), f"waited for {what}")
+
+
+def by_id(driver, name: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, name)
+
+
+def ask_on_page(driver, question: str, method: str | None = None, reasoning: bool = False) -> dict:
+    """Type a question, press Ask, and wait for the page to show a reply or an error."""
+    from selenium.webdriver.support.ui import Select
+
+    before = driver.execute_script("return document.getElementById('history').tBodies[0].rows.length")
+    box = by_id(driver, "question")
+    box.clear()
+    box.send_keys(question)
+    if method:
+        Select(by_id(driver, "method")).select_by_value(method)
+    if by_id(driver, "reasoning").is_selected() != reasoning:
+        by_id(driver, "reasoning").click()
+    by_id(driver, "ask").click()
+    wait_for(driver, lambda d: by_id(d, "error").text or d.execute_script(
+        "return document.getElementById('history').tBodies[0].rows.length") > before, "a reply or an error")
+    return {name: by_id(driver, name).text for name in ("answer", "unit", "meta", "text", "error")}
+
+
+def open_page(driver, url: str):
+    driver.get(url)
+    # Models load one after another; on a crowded machine the last may take minutes.
+    wait_for(driver, lambda d: by_id(d, "status").text == "ready", "every model to be ready", 5 * WAIT)
+
+
+def shown_number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def test_page_asks_shows_the_answer_and_refuses_an_empty_question(browser, tiny_model_dir, tmp_path):
+    import httpx
+
+    process, url = start_server(*tiny_flags(tiny_model_dir))
+    try:
+        open_page(browser, url)
+        question = "How many feet are in 3.5 miles?"
+        shown = ask_on_page(browser, question, method="sft")
+        api = httpx.post(url + "/v1/answer", json={"questions": [question], "method": "sft"}, timeout=WAIT).json()
+        expected = api["answers"][0]
+        assert shown["error"] == ""
+        if expected["answer"] is None:  # the untrained tiny model may write no number: the page says so
+            assert shown["answer"] == "no answer"
+            assert by_id(browser, "text").is_displayed() and shown["text"] == expected["text"].strip()
+        else:
+            assert math.isclose(shown_number(shown["answer"]), expected["answer"], rel_tol=1e-5)
+            assert shown["unit"] == "feet"
+        assert shown["meta"].startswith("sft · ")
+        rows = browser.execute_script("return document.getElementById('history').tBodies[0].rows.length")
+        assert rows == 1
+
+        refused = ask_on_page(browser, "   ")
+        assert refused["error"] == "question 1 is empty"
+        rows = browser.execute_script("return document.getElementById('history').tBodies[0].rows.length")
+        assert rows == 1, "a refused question does not enter the history"
+
+        browser.save_screenshot(str(tmp_path / "desktop.png"))
+        viewport(browser, *PHONE)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= PHONE[0], f"the page is {width} px wide on a {PHONE[0]} px phone"
+        browser.save_screenshot(str(tmp_path / "phone.png"))
+    finally:
+        process.terminate()
+        process.communicate(timeout=WAIT)
+    assert process.returncode == 0
+
+
+@pytest.mark.slow
+def test_page_on_the_real_sft_adapter_and_screenshots(browser):
+    process, url = start_server("--methods", "sft,rft")
+    try:
+        open_page(browser, url)
+        for question, method, reasoning in [("Express 4 centuries as a quantity of week.", "rft", False),
+                                            ("What is 4 GB in megabytes?", "sft", False),
+                                            ("How many feet are in 3.5 miles?", "rft", True)]:
+            shown = ask_on_page(browser, question, method=method, reasoning=reasoning)
+        assert shown["error"] == ""
+        assert math.isclose(shown_number(shown["answer"]), 3.5 * 5280, rel_tol=0.05)
+        assert shown["unit"] == "feet"
+        assert "<answer>" in shown["text"]
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(IMAGES / "serve-desktop.png"))
+        viewport(browser, *PHONE)
+        browser.save_screenshot(str(IMAGES / "serve-phone.png"))
+    finally:
+        process.terminate()
+        process.communicate(timeout=WAIT)
+    assert process.returncode == 0

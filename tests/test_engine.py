@@ -1,0 +1,141 @@
+"""Inference backends: int8 torch, the GGUF conversion for llama.cpp, the engines' decoding."""
+
+import importlib.util
+import math
+
+import pytest
+import torch
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+from unitlm import decoding, engine
+from unitlm.base_llm import format_example
+
+QUESTIONS = ["Convert 5 gallons to liters.", "How many gram are there per 6 kg?", "x", "1 m?"]
+
+
+def test_backend_name_comes_from_the_model_then_the_environment(tiny_llm, monkeypatch):
+    monkeypatch.delenv("UNITLM_BACKEND", raising=False)
+    assert engine.backend_name(tiny_llm) == "auto"
+    monkeypatch.setenv("UNITLM_BACKEND", "torch")
+    assert engine.backend_name(tiny_llm) == "torch"
+    tiny_llm.backend = "int8"
+    assert engine.backend_name(tiny_llm) == "int8"
+    monkeypatch.setenv("UNITLM_BACKEND", "tensorrt")
+    tiny_llm.backend = None
+    with pytest.raises(ValueError, match="UNITLM_BACKEND"):
+        engine.backend_name(tiny_llm)
+
+
+def test_auto_keeps_bf16_and_gpus_on_torch():
+    assert engine.choose("cpu", torch.float32) == engine.AUTO_FP32
+    assert engine.choose("cpu", torch.bfloat16) == "torch"
+    assert engine.choose("cuda", torch.float32) == "torch"
+
+
+def test_int8_copy_quantizes_every_linear_and_leaves_the_model(tiny_llm):
+    tiny_llm.backend = "int8"
+    before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}
+    quantized = engine.torch_model(tiny_llm)
+    assert quantized is not tiny_llm.model and engine.torch_model(tiny_llm) is quantized  # made once
+    assert not any(type(m) is torch.nn.Linear for m in quantized.modules())
+    assert isinstance(quantized.lm_head, DynamicLinear) and isinstance(quantized.model.layers[1].self_attn.q_proj, DynamicLinear)
+    assert all(isinstance(m, torch.nn.Linear) for m in [tiny_llm.model.lm_head, tiny_llm.model.model.layers[0].mlp.up_proj])
+    assert all(torch.equal(before[k], v) for k, v in tiny_llm.model.state_dict().items())
+    # sampling and several sequences per prompt stay on the float model
+    assert engine.torch_model(tiny_llm, n=1, temperature=0.7) is tiny_llm.model
+    assert engine.torch_model(tiny_llm, n=4, temperature=0.0) is tiny_llm.model
+
+
+def test_int8_greedy_decoding_is_close_to_fp32(tiny_llm):
+    """int8 logits stay near fp32 ones, and answer() runs on the int8 copy, restricted vocabulary and all."""
+    inputs = tiny_llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True)
+    tiny_llm.backend = "int8"
+    quantized = engine.torch_model(tiny_llm)
+    with torch.inference_mode():
+        ours = quantized(**inputs).logits[:, -1]
+        reference = tiny_llm.model(**inputs).logits[:, -1]
+    assert (ours - reference).abs().max() < 0.05 * reference.abs().max()
+    tiny_llm.answer_characters = "0123456789.*/+-()e"
+    answers = tiny_llm.answer(*QUESTIONS)
+    assert len(answers) == len(QUESTIONS) and all(isinstance(a, float) for a in answers)
+    allowed = set(tiny_llm._vocabulary)
+    tokens = decoding.decode(quantized, inputs["input_ids"], inputs["attention_mask"], 6, set(), lambda row: False,
+                             vocabulary=sorted(allowed))
+    assert all(t in allowed for row in tokens for t in row)
+
+
+def _gguf(model, tmp_path, quantization):
+    return engine.write_gguf(model, tmp_path / f"tiny-{quantization}.gguf", quantization)
+
+
+@pytest.mark.parametrize("quantization, tolerance", [("F32", 1e-6), ("Q8_0", 0.02)])
+def test_gguf_round_trip_gives_the_model_back(tiny_llm, tmp_path, quantization, tolerance):
+    """transformers reads the written GGUF back (undoing the rotary permutation): the same weights and logits."""
+    import transformers
+
+    path = _gguf(tiny_llm.model, tmp_path, quantization)
+    back = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    ours, theirs = tiny_llm.model.state_dict(), back.state_dict()
+    for name in ["model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight",
+                 "model.layers.1.mlp.down_proj.weight", "model.norm.weight"]:
+        scale = ours[name].abs().max()
+        assert (theirs[name] - ours[name]).abs().max() <= tolerance * scale, name
+    inputs = tiny_llm.tokenizer(format_example(QUESTIONS[0]), return_tensors="pt")
+    with torch.inference_mode():
+        a, b = tiny_llm.model(**inputs).logits, back(**inputs).logits
+    assert (a - b).abs().max() <= 10 * tolerance * a.abs().max() + 1e-5
+
+
+needs_llama = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python not installed")
+
+
+@needs_llama
+def test_llama_cpp_decodes_the_tokens_torch_decodes(tiny_llm, tmp_path, monkeypatch):
+    """Continuously batched llama.cpp (F32 weights) gives torch's greedy tokens, with and without a vocabulary,
+    and a row stops as decoding.decode's rows do."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(engine, "LLAMA_CPP_SLOTS", 2)  # fewer slots than prompts: slots are reused
+    runner = engine.LlamaCppEngine(tiny_llm.model, tiny_llm.tokenizer, quantization="F32")
+    encoded = [tiny_llm.tokenizer(format_example(q))["input_ids"] for q in QUESTIONS]
+    inputs = tiny_llm.tokenizer.pad({"input_ids": encoded}, return_tensors="pt")
+    for vocabulary in (None, list(range(100, 400))):
+        expected = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 8, {7},
+                                   lambda row: len(row) >= 6, vocabulary=vocabulary)
+        assert runner.decode(encoded, 8, {7}, lambda row: len(row) >= 6, vocabulary) == expected
+
+
+needs_ort = pytest.mark.skipif(importlib.util.find_spec("onnxruntime_genai") is None,
+                               reason="onnxruntime-genai not installed")
+
+
+@needs_ort
+@pytest.mark.slow
+def test_onnxruntime_genai_answers_close_to_torch(tiny_llm, tmp_path, monkeypatch):
+    """The int8 ONNX model decodes the restricted vocabulary only, each row stopping on its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    runner = engine.OrtGenaiEngine(tiny_llm.model, tiny_llm.tokenizer)
+    encoded = [tiny_llm.tokenizer(format_example(q))["input_ids"] for q in QUESTIONS]
+    vocabulary = list(range(100, 400))
+    out = runner.decode(encoded, 8, set(), lambda row: len(row) >= 3 + row[0] % 3, vocabulary)
+    assert all(set(row) <= set(vocabulary) for row in out)
+    assert [len(row) for row in out] == [3 + row[0] % 3 for row in out]
+
+
+def test_answers_stay_nan_for_empty_questions_on_every_torch_backend(tiny_llm):
+    for backend in ("torch", "int8"):
+        tiny_llm.backend = backend
+        assert math.isnan(tiny_llm.answer("   ")[0])
+
+
+def test_external_engines_run_greedy_single_answers_only(tiny_llm):
+    """Sampling, several sequences and the plain model's raw-text continuation stay on torch."""
+    from unitlm.sft import SFTModel
+
+    llm = SFTModel.__new__(SFTModel)
+    llm.model, llm.tokenizer, llm.backend = tiny_llm.model, tiny_llm.tokenizer, "llama.cpp"
+    assert engine.external(llm, n=2, temperature=0.0) is None
+    assert engine.external(llm, n=1, temperature=0.7) is None
+    tiny_llm.backend = "onnxruntime"  # the plain BaseLLM continues raw text
+    assert engine.external(tiny_llm, n=1, temperature=0.0) is None
+    llm.backend = "torch"
+    assert engine.external(llm) is None and engine.torch_model(llm) is llm.model

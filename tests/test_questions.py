@@ -1,0 +1,146 @@
+import collections
+import filecmp
+import json
+import random
+
+import pytest
+
+from unitlm import questions, units
+from unitlm.base_llm import parse_answer
+from unitlm.data import Dataset, split_path
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return questions.generate_splits(1500, 300, seed=3)
+
+
+def test_answers_equal_pint(splits):
+    ureg = units.registry()
+    checked = 0
+    for example in splits["train"][:300]:
+        source, target = units.BY_NAME[example.source], units.BY_NAME[example.target]
+        value = units.value_in_question(example.question)
+        if source.category == "temperature" or value is None or "units?" in example.question:
+            continue
+        expected = (ureg.Quantity(source.pint) / ureg.Quantity(target.pint)).to("dimensionless").magnitude
+        assert example.answer == pytest.approx(value * expected, rel=1e-9), example
+        checked += 1
+    assert checked > 150
+
+
+def test_gold_reasoning_evaluates_to_answer(splits):
+    for split in splits.values():
+        for example in split:
+            assert parse_answer(example.reasoning) == pytest.approx(example.answer, rel=1e-4, abs=1e-6), example
+
+
+def test_splits_disjoint_and_unseen_pairs_only_in_test_and_written(splits):
+    texts = {name: {e.question for e in examples} for name, examples in splits.items()}
+    names = list(texts)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not texts[a] & texts[b], (a, b)
+    _, unseen = questions.split_pairs(3)
+    unseen_names = {(a.name, b.name) for a, b in unseen}
+    for name in ("test", "written"):
+        assert sum((e.source, e.target) in unseen_names for e in splits[name]) == 300 // 5
+    assert not any((e.source, e.target) in unseen_names for e in splits["train"] + splits["valid"])
+
+
+def test_unseen_pairs_come_from_the_rare_tail():
+    shared, unseen = questions.split_pairs(0)
+    weights = sorted(questions.pair_weight(a, b) for a, b in shared + unseen if a.category != "temperature")
+    cut = weights[int(len(weights) * questions.TAIL_SHARE)]
+    assert unseen and all(questions.pair_weight(a, b) <= cut for a, b in unseen)
+    common = {(a, b) for a, b in questions.COMMON_PAIRS} | {(b, a) for a, b in questions.COMMON_PAIRS}
+    assert not any((a.name, b.name) in common for a, b in unseen)
+
+
+def test_common_pairs_are_asked_more_than_rare_ones(splits):
+    counts = collections.Counter((e.source, e.target) for e in splits["train"])
+    assert counts[("gigabyte", "megabyte")] + counts[("megabyte", "gigabyte")] >= 5
+    rare = [(a.name, b.name) for a, b in questions.all_pairs() if questions.pair_weight(a, b) == 1]
+    assert sum(counts[p] for p in rare) / len(rare) < 1
+
+
+def test_every_category_and_template_used_and_written_templates_held_out(splits):
+    assert len(questions.TEMPLATES) >= 40 and len(questions.WRITTEN_TEMPLATES) >= 30
+    assert not set(questions.TEMPLATES) & set(questions.WRITTEN_TEMPLATES)
+    train = " ".join(e.question.lower() for e in splits["train"])
+    for template in questions.TEMPLATES:
+        head = template.split("{")[0].strip() or template.split("}")[-1].strip()
+        assert head.lower() in train, template
+    for template in questions.WRITTEN_TEMPLATES:  # phrases only the held-out split uses
+        words = [w for w in template.split("{")[0].split() if len(w) > 3]
+        if len(words) >= 2:
+            assert " ".join(words[:2]).lower() not in train, template
+    assert {e.category for e in splits["train"]} == set(units.CATEGORIES)
+
+
+def test_short_forms_in_context_are_written(splits):
+    text = [e.question for e in splits["train"]]
+    assert any("megabyte" in (e.source, e.target) and "M" in e.question.replace("?", " ").split() for e in splits["train"])
+    fluid = [e.question.lower().replace("?", " ").replace(".", " ").split() for e in splits["train"]
+             if "fluid ounce" in (e.source, e.target)]
+    assert any(("oz" in words or "ounces" in words or "ounce" in words) and "fluid" not in words and "fl" not in words
+               for words in fluid)  # a bare "oz" beside a volume unit
+    glued = [q for q in text if any(ch.isdigit() and nxt.isalpha() for ch, nxt in zip(q, q[1:]))]
+    assert len(glued) > 0.03 * len(text)  # "5km", "4G"
+
+
+def test_values_mix(splits):
+    values = [units.value_in_question(e.question) for e in splits["train"]]
+    small = sum(1 <= v <= 10 and v == int(v) for v in values if v is not None)
+    assert small > 0.25 * len(values)
+    assert any(v is not None and v < 1 for v in values) and any(v is not None and v >= 1000 for v in values)
+    assert any(word in e.question.lower().split() for e in splits["train"] for word in questions.NUMBER_WORDS[2:])
+
+
+def test_ambiguous_questions_cover_default_and_named_readings():
+    examples = questions.ambiguous_examples(random.Random(0), per_reading=4)
+    readings = collections.Counter(r for _, r in examples)
+    assert readings["default"] == 4 * len(questions.AMBIGUOUS)
+    assert readings["named"] >= 4 * len(questions.AMBIGUOUS)
+    tons = [e for e, r in examples if r == "default" and e.source == "ton" and "tons" in e.question]
+    assert tons and all(e.answer == pytest.approx(units.convert(units.value_in_question(e.question), "ton",
+                                                                e.target)) for e in tons)
+
+
+def test_same_seed_same_files(tmp_path):
+    a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2)
+    b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2)
+    assert set(a) == {"train", "valid", "test", "written", "ambiguous"}
+    for split in a:
+        assert filecmp.cmp(a[split], b[split], shallow=False)
+    assert Dataset(a["train"]).data[0][2].endswith("</answer>")
+    assert len(json.loads(a["test"].read_text())) == 50
+    assert questions.check_files(list(a.values())) == []
+
+
+def test_check_files_reports_overlap(tmp_path):
+    (tmp_path / "x.json").write_text(json.dumps([["q1", 1], ["q2", 2], ["q2", 2]]))
+    (tmp_path / "y.json").write_text(json.dumps([["q1", 1]]))
+    problems = questions.check_files([tmp_path / "x.json", tmp_path / "y.json"])
+    assert any("duplicate" in p for p in problems) and any("overlap" in p for p in problems)
+
+
+def test_check_command_exit_code(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps([["q", 1]]))
+    (tmp_path / "b.json").write_text(json.dumps([["q", 1]]))
+    assert questions.main(["check", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 1
+
+
+def test_generate_rejects_a_bad_count(capsys):
+    with pytest.raises(SystemExit):
+        questions.main(["generate", "--n", "-5"])
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_shipped_splits_are_clean_and_tagged():
+    names = ("train", "valid", "test", "written", "ambiguous")
+    assert questions.check_files([split_path(s) for s in names]) == []
+    for name in names:
+        dataset = Dataset(name)
+        assert dataset.tags is not None and len(dataset.tags) == len(dataset)
+    assert {t["reading"] for t in Dataset("ambiguous").tags} == {"default", "named"}
