@@ -33,6 +33,7 @@ class Budget:
     eval_questions: int | None = None  # per method; None: the whole split
     valid_questions: int | None = 300  # the check each training ends with; None: all of valid
     sft_examples: int | None = None
+    sft_epochs: float | None = None
     rft_gold_examples: int | None = None  # round 0: gold-reasoning examples, starting from the SFT adapter
     rft_mix_gold: int | None = None  # round 1: gold examples mixed into the kept samples
     rft_learning_rate: float | None = None  # round 1 continues round 0's adapter, gently
@@ -48,7 +49,7 @@ BUDGETS = {
                     datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
                     adapters_in_run=True),
     # The recipe of the shipped adapters, written to the package folders; timed at 27 min 37 s (README).
-    "full": Budget(rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
+    "full": Budget(sft_epochs=2.0, rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
 }
 
 
@@ -79,7 +80,7 @@ def stage_sft(run: Path, budget: Budget, earlier: dict) -> dict:
     from . import sft
 
     config = sft.SFTConfig(**_set(output_dir=_in_run(run, budget, "sft_model"), max_examples=budget.sft_examples,
-                                  eval_questions=budget.valid_questions))
+                                  epochs=budget.sft_epochs, eval_questions=budget.valid_questions))
     valid = sft.train_model(config)
     result = sft.test_model(config.output_dir, budget.eval_split, budget.eval_questions)
     record = report.write_result(run, "sft", result, budget.eval_split, log_dir=f"{config.output_dir}_logs")
