@@ -49,7 +49,7 @@ BUDGETS = {
                     datagen_questions=192, datagen_skip=1024, datagen_oversample=8, rft_learning_rate=1e-4,
                     adapters_in_run=True),
     # The recipe of the shipped adapters, written to the package folders; timed at 27 min 37 s (README).
-    "full": Budget(sft_epochs=2.0, rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
+    "full": Budget(rft_gold_examples=5000, datagen_skip=5000, rft_learning_rate=1e-4),
 }
 
 
