@@ -116,36 +116,24 @@ def watch_opens():
     @contextlib.contextmanager
     def watch():
         opened = OpenedFiles()
-        real = {"open": builtins.open, "io_open": io.open, "read_text": pathlib.Path.read_text,
-                "read_bytes": pathlib.Path.read_bytes}
+        # open(file), io.open(file), Path.read_text(self), Path.read_bytes(self): the file comes first.
+        targets = [(builtins, "open"), (io, "open"), (pathlib.Path, "read_text"), (pathlib.Path, "read_bytes")]
+        real = [getattr(owner, name) for owner, name in targets]
 
-        def note(file):
-            if isinstance(file, (str, bytes, os.PathLike)):
-                opened.append(pathlib.Path(os.fsdecode(file)))
+        def spy(function):
+            def recording(file, *args, **kwargs):
+                if isinstance(file, (str, bytes, os.PathLike)):
+                    opened.append(pathlib.Path(os.fsdecode(file)))
+                return function(file, *args, **kwargs)
+            return recording
 
-        def spy_open(file, *args, **kwargs):
-            note(file)
-            return real["open"](file, *args, **kwargs)
-
-        def spy_io_open(file, *args, **kwargs):
-            note(file)
-            return real["io_open"](file, *args, **kwargs)
-
-        def spy_read_text(self, *args, **kwargs):
-            note(self)
-            return real["read_text"](self, *args, **kwargs)
-
-        def spy_read_bytes(self, *args, **kwargs):
-            note(self)
-            return real["read_bytes"](self, *args, **kwargs)
-
-        builtins.open, io.open = spy_open, spy_io_open
-        pathlib.Path.read_text, pathlib.Path.read_bytes = spy_read_text, spy_read_bytes
+        for (owner, name), function in zip(targets, real):
+            setattr(owner, name, spy(function))
         try:
             yield opened
         finally:
-            builtins.open, io.open = real["open"], real["io_open"]
-            pathlib.Path.read_text, pathlib.Path.read_bytes = real["read_text"], real["read_bytes"]
+            for (owner, name), function in zip(targets, real):
+                setattr(owner, name, function)
 
     return watch
 

@@ -1,5 +1,6 @@
 """datagen.py: rejection sampling on a stub policy, with exact counts; resuming, sharding, what it records."""
 
+import dataclasses
 import json
 
 import pytest
@@ -38,11 +39,13 @@ class StubPolicy:
 
 
 @pytest.fixture()
-def train_file(tmp_path):
+def setup(tmp_path):
+    """A config over a ten-question train file in tmp_path (four chunks of three), and the answers."""
     entries = [[f"q{i}", float(i + 1), "gold"] for i in range(10)]
-    path = tmp_path / "train.json"
-    path.write_text(json.dumps(entries))
-    return path, {e[0]: e[1] for e in entries}
+    (tmp_path / "train.json").write_text(json.dumps(entries))
+    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(tmp_path / "train.json"), oversample=4,
+                           chunk=3, max_questions=None)
+    return config, {e[0]: e[1] for e in entries}
 
 
 def test_keep_correct_dedupes_and_drops_wrong():
@@ -50,11 +53,9 @@ def test_keep_correct_dedupes_and_drops_wrong():
     assert keep_correct(texts, 6.0, 5) == ["<answer>2 * 3</answer>", "<answer>3 * 2</answer>"]
 
 
-def test_datagen_keeps_exactly_correct_and_counts(tmp_path, train_file):
-    path, answers = train_file
-    policy = StubPolicy(answers)
-    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), oversample=4, chunk=3, max_questions=None)
-    stats = generate_data(config, policy)
+def test_datagen_keeps_exactly_correct_and_counts(tmp_path, setup):
+    config, answers = setup
+    stats = generate_data(config, StubPolicy(answers))
     data = json.loads((tmp_path / "out.json").read_text())
     assert len(data) == 20  # two distinct correct per question
     assert all(abs(parse_answer(r) - a) < 1e-9 and r.endswith("</answer>") for _, a, r in data)
@@ -65,11 +66,10 @@ def test_datagen_keeps_exactly_correct_and_counts(tmp_path, train_file):
     assert recorded["config"]["out"] == "out.json" and recorded["config"]["train_file"] == "train.json"
 
 
-def test_datagen_with_no_question_left_is_a_clear_error(tmp_path, train_file):
-    path, answers = train_file
-    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), skip_questions=10)
+def test_datagen_with_no_question_left_is_a_clear_error(setup):
+    config, answers = setup
     with pytest.raises(DataError, match="skip_questions 10 passes all 10"):
-        generate_data(config, StubPolicy(answers))
+        generate_data(dataclasses.replace(config, skip_questions=10), StubPolicy(answers))
 
 
 @pytest.mark.parametrize("field,value", [("oversample", 0), ("max_questions", -5), ("temperature", -1.0),
@@ -79,13 +79,13 @@ def test_config_refuses_values_out_of_range(field, value):
         DatagenConfig(**{field: value})
 
 
-def test_datagen_resumes_without_duplicates(tmp_path, train_file):
-    path, answers = train_file
-    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), oversample=4, chunk=3, max_questions=None)
-    first = StubPolicy(answers, fail_after=2)
+def test_an_interrupted_run_resumes_with_its_own_settings_only(tmp_path, setup):
+    config, answers = setup
     with pytest.raises(KeyboardInterrupt):
-        generate_data(config, first)
+        generate_data(config, StubPolicy(answers, fail_after=2))
     assert not (tmp_path / "out.json").exists()
+    with pytest.raises(ValueError, match="other settings"):
+        generate_data(dataclasses.replace(config, oversample=2), StubPolicy(answers))
     second = StubPolicy(answers)
     generate_data(config, second)
     assert second.calls == 2  # 4 chunks, 2 were done before the interruption
@@ -93,22 +93,9 @@ def test_datagen_resumes_without_duplicates(tmp_path, train_file):
     assert len(data) == len({(q, r) for q, _, r in data}) == 20
 
 
-def test_datagen_refuses_to_resume_other_settings(tmp_path, train_file):
-    path, answers = train_file
-    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), oversample=4, chunk=3, max_questions=None)
-    first = StubPolicy(answers, fail_after=1)
-    with pytest.raises(KeyboardInterrupt):
-        generate_data(config, first)
-    other = StubPolicy(answers)
-    config.oversample = 2
-    with pytest.raises(ValueError, match="other settings"):
-        generate_data(config, other)
-
-
-def test_datagen_shards_across_processes_and_merges(tmp_path, train_file, monkeypatch):
+def test_datagen_shards_across_processes_and_merges(tmp_path, setup, monkeypatch):
     """Two ranks (run one after the other here) each take every second chunk; rank 0 merges."""
-    path, answers = train_file
-    config = DatagenConfig(out=str(tmp_path / "out.json"), train_file=str(path), oversample=4, chunk=3, max_questions=None)
+    config, answers = setup
     monkeypatch.setattr(datagen, "torch_barrier", lambda: None)
     calls = []
     for rank in (1, 0):
@@ -121,6 +108,6 @@ def test_datagen_shards_across_processes_and_merges(tmp_path, train_file, monkey
     sharded = json.loads((tmp_path / "out.json").read_text())
     monkeypatch.setattr(finetune, "distributed", lambda: (1, 0))
     single = StubPolicy(answers)
-    generate_data(DatagenConfig(**{**config.__dict__, "out": str(tmp_path / "one.json")}), single)
+    generate_data(dataclasses.replace(config, out=str(tmp_path / "one.json")), single)
     assert sharded == json.loads((tmp_path / "one.json").read_text())
     assert not list(tmp_path.glob("*.partial*"))

@@ -42,8 +42,9 @@ def invented_accuracy(model) -> float:
 def test_real_model_loads_and_answers():
     llm = BaseLLM()
     text = llm.generate(llm.format_prompt("How many gram are there per 6 kg?"))
-    assert isinstance(text, str) and text.strip()
-    assert isinstance(llm.answer("How many gram are there per 6 kg?")[0], float)
+    assert text.strip()
+    answer, expected = llm.answer("How many gram are there per 6 kg?")[0], llm.parse_answer(text)
+    assert answer == expected or (math.isnan(answer) and math.isnan(expected)), "answer() is not the parse of the text"
     assert sum(p.numel() for p in llm.model.parameters()) < 380_000_000
 
 
@@ -71,7 +72,7 @@ def test_shipped_rft_adapter_answers_unseen_questions():
 @pytest.mark.slow
 def test_retrieved_cot_examples_beat_fixed_ones():
     """In-context CoT on the real model: the retrieved worked examples must keep their lead over
-    the fixed seven (1000 valid: 0.498 vs 0.048), and answers must close."""
+    the fixed seven by a wide margin (docs/results.md), and answers must close."""
     from unitlm import load_cot
 
     valid = data.Dataset("valid")

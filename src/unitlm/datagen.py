@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .base_llm import parse_answer
+from .base_llm import ANSWER_CLOSE, parse_answer
 from .data import DataError, Dataset, is_answer_valid, source_name, write_json_atomic
 from .options import add_flags, from_flags, option, validate
 
@@ -48,12 +48,12 @@ class DatagenConfig:
 
 
 def signature(text: str) -> tuple[str, ...]:
-    """What makes two reasonings different: the numbers and operations they use.
+    """What makes two reasonings different: the numbers and operations they use (the tags are neither).
 
     >>> signature("1 mile = 1609.34 meter. <answer>3 * 1609.34</answer>")
     ('1', '1609.34', '3', '*', '1609.34')
     """
-    return tuple(_SIGNATURE.findall(text))
+    return tuple(_SIGNATURE.findall(text.replace(ANSWER_CLOSE, " ")))
 
 
 def keep_correct(completions: list[str], answer: float, limit: int) -> list[str]:
