@@ -16,7 +16,7 @@ class _Attention:
 
 
 def _batch(llm):
-    return llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True)
+    return llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True, padding_side="left")
 
 
 def _reference(llm, inputs, max_new_tokens, eos):
@@ -98,7 +98,7 @@ def test_shared_prefix_runs_once_and_changes_nothing(tiny_llm):
     inputs = _batch(tiny_llm)
     prefix = tiny_llm.tokenizer("You convert units. " * 8)["input_ids"]
     rows = [row[mask.index(1):] for row, mask in zip(inputs["input_ids"].tolist(), inputs["attention_mask"].tolist())]
-    full = tiny_llm.tokenizer.pad({"input_ids": [prefix + row for row in rows]}, return_tensors="pt")
+    full = tiny_llm.tokenizer.pad({"input_ids": [prefix + row for row in rows]}, padding_side="left", return_tensors="pt")
     alone = decoding.decode(tiny_llm.model, full["input_ids"], full["attention_mask"], 8, set(), lambda row: False)
     shared = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 8, set(),
                              lambda row: False, prefix=prefix)
@@ -123,7 +123,7 @@ def test_long_shared_prompt_batched_equals_one_at_a_time(tiny_llm):
 def test_prompts_run_in_length_groups_give_the_same_tokens(tiny_llm, monkeypatch):
     """Groups of one or two prompts, each padded only to its own longest, change no token."""
     questions = QUESTIONS + ["Convert 12.5 nautical miles to km, please.", "ok?", "How many m in 3 ft?"]
-    inputs = tiny_llm.tokenizer([format_example(q) for q in questions], return_tensors="pt", padding=True)
+    inputs = tiny_llm.tokenizer([format_example(q) for q in questions], return_tensors="pt", padding=True, padding_side="left")
     whole = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 9, set(), lambda row: False)
     assert whole == tiny_llm.model.generate(**inputs, max_new_tokens=9, do_sample=False, min_new_tokens=9,
                                             pad_token_id=tiny_llm.tokenizer.pad_token_id)[:, inputs["input_ids"].shape[1]:].tolist()
@@ -169,7 +169,7 @@ def test_long_padded_prompts_decode_as_each_alone(tiny_llm):
     prompts = [format_example(q) for q in long_questions]
     lengths = [len(tiny_llm.tokenizer(p)["input_ids"]) for p in prompts]
     assert max(lengths) > decoding.LONG_PROMPT and min(lengths) < decoding.LONG_PROMPT
-    inputs = tiny_llm.tokenizer(prompts, return_tensors="pt", padding=True)
+    inputs = tiny_llm.tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left")
     together = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 6, set(),
                                lambda row: False)
     for prompt, tokens in zip(prompts, together):

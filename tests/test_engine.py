@@ -48,7 +48,7 @@ def test_int8_copy_quantizes_every_linear_and_leaves_the_model(tiny_llm):
 
 def test_int8_greedy_decoding_is_close_to_fp32(tiny_llm):
     """int8 logits stay near fp32 ones, and answer() runs on the int8 copy, restricted vocabulary and all."""
-    inputs = tiny_llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True)
+    inputs = tiny_llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True, padding_side="left")
     tiny_llm.backend = "int8"
     quantized = engine.torch_model(tiny_llm)
     with torch.inference_mode():
@@ -97,7 +97,7 @@ def test_llama_cpp_decodes_the_tokens_torch_decodes(tiny_llm, tmp_path, monkeypa
     monkeypatch.setattr(engine, "LLAMA_CPP_SLOTS", 2)  # fewer slots than prompts: slots are reused
     runner = engine.LlamaCppEngine(tiny_llm.model, tiny_llm.tokenizer, quantization="F32")
     encoded = [tiny_llm.tokenizer(format_example(q))["input_ids"] for q in QUESTIONS]
-    inputs = tiny_llm.tokenizer.pad({"input_ids": encoded}, return_tensors="pt")
+    inputs = tiny_llm.tokenizer.pad({"input_ids": encoded}, padding_side="left", return_tensors="pt")
     for vocabulary in (None, list(range(100, 400))):
         expected = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 8, {7},
                                    lambda row: len(row) >= 6, vocabulary=vocabulary)

@@ -128,9 +128,9 @@ TEXTS = ["How many feet are in 3 miles? 15840", "ok, 5 m", "Convert 12.5 nautica
 
 
 def test_loss_is_the_models_own_loss_over_the_padded_batch(tiny_llm):
-    """Labels = input_ids over the batch padded on the tokenizer's side (left here), no -100 anywhere."""
+    """Labels = input_ids over the batch padded on the tokenizer's side, no -100 anywhere."""
     tokens = tiny_llm.tokenizer(TEXTS, return_tensors="pt", padding=True)
-    assert tiny_llm.tokenizer.padding_side == "left" and not tokens["attention_mask"].all()
+    assert not tokens["attention_mask"].all()
     with torch.no_grad():
         own = tiny_llm.model(**tokens, labels=tokens["input_ids"]).loss.item()
     assert grade.compute_loss(tiny_llm, TEXTS) == pytest.approx(own, rel=1e-5)
@@ -170,6 +170,15 @@ def test_generate_case_on_the_tiny_llama(tiny_llm, monkeypatch):
     answers = tiny_llm.batched_generate(questions)
     assert all(answers) and "0 of 32 empty" in detail
     assert share == grade.loss_share(grade.compute_loss(tiny_llm, [q + a for q, a in zip(questions, answers)]))
+
+
+def test_generation_leaves_the_tokenizers_padding_side(tiny_llm):
+    """Generation pads left on its own; the tokenizer keeps the side it was loaded with (right),
+    the side the grader's loss pads q + generation on. Left there, the pads would open each row."""
+    tiny_llm.batched_generate(TEXTS)
+    assert tiny_llm.tokenizer.padding_side == "right"
+    mask = tiny_llm.tokenizer(TEXTS, return_tensors="pt", padding=True)["attention_mask"]
+    assert mask[:, 0].all() and not mask[:, -1].all()
 
 
 def test_max_question_out_of_range_is_one_line(capsys):

@@ -160,7 +160,6 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
 def _prepare(model, tokenizer, device):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "left"
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model.to(device).eval(), tokenizer
 
@@ -330,7 +329,8 @@ class BaseLLM:
             return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]
         shared = shared_prefix_length(encoded)
         prefix = encoded[0][:shared] if shared >= MIN_SHARED_PREFIX else []
-        inputs = self.tokenizer.pad({"input_ids": [e[len(prefix):] for e in encoded]}, return_tensors="pt")
+        inputs = self.tokenizer.pad({"input_ids": [e[len(prefix):] for e in encoded]}, padding_side="left",
+                                    return_tensors="pt")
         inputs = {key: value.repeat_interleave(n, dim=0).to(self.device) for key, value in inputs.items()}
         raw = self.raw_text
         tokens = decoding.decode(

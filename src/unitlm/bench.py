@@ -108,10 +108,9 @@ def generate_one_at_a_time(llm, questions: list[str], max_new_tokens: int = 32) 
 def generate_batched(llm, questions: list[str], batch_size: int = BASELINE_BATCH, max_new_tokens: int = 16) -> list[float]:
     """Baseline (b): plain batched `generate`, left padding, questions in the given order, no early stop."""
     model, tokenizer, answers = llm.model, llm.tokenizer, []
-    tokenizer.padding_side = "left"
     for i in range(0, len(questions), batch_size):
         prompts = [llm.format_prompt(q) for q in questions[i : i + batch_size]]
-        inputs = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+        inputs = tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left").to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                 pad_token_id=tokenizer.pad_token_id)
         texts = tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
