@@ -44,11 +44,13 @@ class StubLLM:
     def format_prompt(self, question):
         return base_llm.format_example(question)
 
-    def generate(self, prompt):
-        return self.text
+    def batched_generate(self, prompts, num_return_sequences=None, temperature=0, seed=None):
+        return [[self.text] * num_return_sequences if num_return_sequences else self.text for _ in prompts]
 
     def parse_answer(self, text):
         return base_llm.parse_answer(text)
+
+    vote_texts = base_llm.BaseLLM.vote_texts  # what `ask` calls: the real sampling plan over the canned text
 
 
 def stub_loader(text, calls=None):

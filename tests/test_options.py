@@ -52,6 +52,7 @@ def test_flags_build_the_config_they_describe():
     (["datagen", "--oversample", "0"], "argument --oversample: must be at least 1, not 0"),
     (["datagen", "--temperature", "-0.5"], "argument --temperature: must be at least 0, not -0.5"),
     (["datagen", "--skip-questions", "-1"], "argument --skip-questions: must be at least 0, not -1"),
+    (["ask", "How many feet are in 3 miles?", "--votes", "0"], "argument --votes: must be at least 1, not 0"),
 ])
 def test_a_flag_out_of_range_is_refused_in_one_line(run_cli, capsys, argv, message):
     assert run_cli(argv) == 2

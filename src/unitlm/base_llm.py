@@ -242,6 +242,11 @@ def answer_vocabulary(tokenizer, characters: str, stop_ids: set[int]) -> list[in
 VOTE_TEMPERATURE = 0.7  # sampling temperature of self-consistency votes, as datagen samples
 
 
+def vote_key(value: float) -> str:
+    """Votes with the same key are one answer: equal to 6 significant digits."""
+    return f"{value:.6g}"
+
+
 def majority(values: list[float]) -> float:
     """The most common answer among votes; NaN votes abstain, ties go to the earliest.
     Answers equal to 6 significant digits count as one.
@@ -252,7 +257,7 @@ def majority(values: list[float]) -> float:
     counts: dict[str, list] = {}
     for value in values:
         if math.isfinite(value):
-            counts.setdefault(f"{value:.6g}", []).append(value)
+            counts.setdefault(vote_key(value), []).append(value)
     if not counts:
         return math.nan
     return max(counts.values(), key=len)[0]
@@ -364,18 +369,20 @@ class BaseLLM:
         With `votes=k` > 1, k answers are sampled per question (temperature VOTE_TEMPERATURE, a fixed
         seed) and the most common one is returned: self-consistency (Wang et al. 2022).
         """
-        if votes < 1:
-            raise ValueError(f"votes must be at least 1, got {votes}")
         asked = [i for i, q in enumerate(questions) if str(q).split()]
-        prompts = [self.format_prompt(questions[i]) for i in asked]
-        if votes == 1:
-            samples = [[text] for text in self.batched_generate(prompts)]
-        else:
-            samples = self.batched_generate(prompts, num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0)
         answers = [math.nan] * len(questions)
-        for i, texts in zip(asked, samples):
+        for i, texts in zip(asked, self.vote_texts([questions[i] for i in asked], votes)):
             answers[i] = majority([self.parse_answer(text) for text in texts])
         return answers
+
+    def vote_texts(self, questions: list[str], votes: int = 1) -> list[list[str]]:
+        """The texts `answer` votes with: one greedy text per question, or `votes` sampled ones."""
+        if votes < 1:
+            raise ValueError(f"votes must be at least 1, got {votes}")
+        prompts = [self.format_prompt(question) for question in questions]
+        if votes == 1:
+            return [[text] for text in self.batched_generate(prompts)]
+        return self.batched_generate(prompts, num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0)
 
 
 DEMO_QUESTIONS = [

@@ -15,6 +15,8 @@ import math
 import sys
 import traceback
 
+from .options import checked
+
 # `unitlm STAGE ...` hands the rest of the command line to that module's own main(argv):
 # the same function as `python -m unitlm.<module>`, not a copy.
 STAGES = {
@@ -38,25 +40,18 @@ ASK_EXAMPLE = 'example: unitlm ask "How many feet are in 3.5 miles?" --model rft
 
 
 def ask(question: str, model: str, show_reasoning: bool, base: str | None, votes: int = 1) -> int:
-    from .base_llm import VOTE_TEMPERATURE, majority
+    from .base_llm import majority, vote_key
 
     if not question.strip():
         print("unitlm: the question is empty", file=sys.stderr)
         return 2
-    if votes < 1:
-        print(f"unitlm: --votes must be at least 1, got {votes}", file=sys.stderr)
-        return 2
     llm = importlib.import_module(f"unitlm.{model}").load(model=base)
-    prompt = llm.format_prompt(question)
-    if votes == 1:
-        texts = [llm.generate(prompt)]
-    else:
-        texts = llm.batched_generate([prompt], num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0)[0]
+    texts = llm.vote_texts([question], votes)[0]
     values = [llm.parse_answer(text) for text in texts]
     value = majority(values)
     if show_reasoning:
-        shown = next((t for t, v in zip(texts, values) if f"{v:.6g}" == f"{value:.6g}"), texts[0])
-        agree = sum(f"{v:.6g}" == f"{value:.6g}" for v in values)
+        shown = next((t for t, v in zip(texts, values) if vote_key(v) == vote_key(value)), texts[0])
+        agree = sum(vote_key(v) == vote_key(value) for v in values)
         print(shown.strip() + (f"  ({agree} of {votes} votes)" if votes > 1 else ""))
     if math.isnan(value):
         hint = "" if show_reasoning else " (--show-reasoning shows what it wrote)"
@@ -75,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask_parser.add_argument("--model", choices=MODELS, default="sft")
     ask_parser.add_argument("--show-reasoning", action="store_true", help="print the model's text before the number")
     ask_parser.add_argument("--base", default=None, help="base model (HF id, folder, .gguf); default embedded")
-    ask_parser.add_argument("--votes", type=int, default=1,
+    ask_parser.add_argument("--votes", type=checked(int, {"at_least": 1}), default=1,
                             help="sample this many answers and return the most common (self-consistency; default 1: greedy)")
     for name, (_, help_text) in STAGES.items():
         sub.add_parser(name, help=help_text, add_help=False)

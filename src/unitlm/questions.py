@@ -24,6 +24,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from .options import checked
 from .units import BY_NAME, UNITS, Unit, convert, number, reasoning
 
 # How often people convert in each category, and how common each unit is in everyday use
@@ -456,13 +457,6 @@ def check_files(paths: list[Path]) -> list[str]:
     return problems
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv=None):
     """`unitlm data generate|check`: write the splits, or look for duplicates and overlap between files."""
     from .data import SPLITS_DIR
@@ -474,8 +468,8 @@ def main(argv=None):
     )
     sub = parser.add_subparsers(dest="command", required=True)
     generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous JSON")
-    generate.add_argument("--n", type=_positive, default=10000, help="train questions (default: %(default)s)")
-    generate.add_argument("--n-eval", type=_positive, default=1000,
+    generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions (default: %(default)s)")
+    generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     generate.add_argument("--out", type=Path, default=SPLITS_DIR, help="(default: %(default)s)")
