@@ -37,7 +37,7 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     """The values the shipped adapters were trained with; a change here changes what `--budget full` trains."""
     run = tmp_path / "full"
     configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), run)
-    assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None)
+    assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None, methods="sft,rft")
     assert configs["sft"] == SFTConfig(max_questions=300, output_dir=str(run / "sft_model"))
     assert configs["rft_gold"] == RFTConfig(max_examples=5000, max_questions=300, init_adapter=str(run / "sft_model"),
                                             output_dir=str(run / "rft_gold_model"))
@@ -137,6 +137,24 @@ def test_pipeline_runs_every_stage_once_into_the_run(tmp_path, fake_stages):
     assert done["datagen"]["out"] == "rft_data.json" and "path" not in done["data"]["train"]
     assert json.loads((run / "recipe.json").read_text())["name"] == "small"
     assert "| rft | test |" in (run / "report.md").read_text()
+
+
+def test_a_method_left_out_of_evaluate_is_not_scored(tmp_path, fake_stages):
+    calls = fake_stages()
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[evaluate]\nmethods = "rft"\n')
+    run = pipeline.run_pipeline(recipe, tmp_path / "run")
+    assert [c[0] for c in calls] == ["sft.train_model", "rft.train_model", "datagen.generate_data",
+                                     "rft.train_model", "rft.test_model"]
+    assert sorted(p.stem for p in (run / "results").glob("*.json")) == ["rft"]
+    assert "skipped" in json.loads((run / "stages" / "cot.done").read_text())["result"]
+
+
+def test_an_unknown_method_is_one_clear_error(tmp_path, run_cli, capsys):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[evaluate]\nmethods = "sft,gpt"\n')
+    assert run_cli(["pipeline", "--recipe", recipe, "--run", tmp_path / "run"]) == 1
+    assert "unknown gpt" in capsys.readouterr().err
 
 
 def test_pipeline_resumes_stage_by_stage(tmp_path, fake_stages):

@@ -43,9 +43,17 @@ class EvalConfig:
 
     split: str = option("test", "the split (or data file) every method is scored on")
     max_questions: int | None = option(None, "score only the first N questions of it (default: all)", at_least=1)
+    methods: str = option("cot,sft,rft", "the methods scored, comma-separated; cot's stage is skipped without it "
+                                         "(its score does not depend on training)")
 
     def __post_init__(self):
         validate(self)
+        unknown = set(self.scored()) - set(report.METHODS)
+        if unknown:
+            raise ValueError(f"methods: unknown {', '.join(sorted(unknown))} (known: {', '.join(report.METHODS)})")
+
+    def scored(self) -> list[str]:
+        return [m.strip() for m in self.methods.split(",") if m.strip()]
 
 
 def recipe_path(budget: str) -> Path:
@@ -102,6 +110,8 @@ def stage_cot(run: Path, configs: dict) -> dict:
     from . import cot
 
     evaluation = configs["evaluate"]
+    if "cot" not in evaluation.scored():
+        return {"skipped": "cot is not among the recipe's [evaluate] methods"}
     result = cot.test_model(None, evaluation.split, evaluation.max_questions)
     return report.write_result(run, "cot", result, evaluation.split)
 
@@ -115,7 +125,7 @@ def _trained(run: Path, configs: dict, name: str) -> dict:
     valid = module.train_model(config)
     folder = Path(config.output_dir).name
     record = {"output_dir": folder, "valid_accuracy": valid.accuracy, "valid_answer_rate": valid.answer_rate}
-    if name in report.METHODS:
+    if name in evaluation.scored():
         result = module.test_model(config.output_dir, evaluation.split, evaluation.max_questions, model=config.model)
         record |= report.write_result(run, name, result, evaluation.split, log_dir=f"{folder}_logs")
     return record

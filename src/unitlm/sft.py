@@ -20,7 +20,7 @@ from . import finetune
 from .base_llm import ANSWER_CLOSE, ANSWER_OPEN, BaseLLM, format_example, parse_answer
 from .finetune import Stage, TrainConfig
 from .options import option
-from .units import number, value_in_question
+from .units import factor_text, number, value_in_question
 
 MODEL_DIR = Path(__file__).parent / "sft_model"
 MAKE_COMMAND = "python -m unitlm.sft train"
@@ -51,7 +51,7 @@ def answer_target(question: str, answer: float, reasoning: str | None, answer_fo
     elif reasoning and (match := _ANSWER_EXPR.search(reasoning)):
         body = compact(match.group(1))
     elif value := value_in_question(question):
-        body = compact(f"{number(value)} * {number(answer / value)}")
+        body = compact(f"{number(value)} * {factor_text(answer / value)}")
     else:
         body = number(answer)
     return f"{ANSWER_OPEN}{body}{ANSWER_CLOSE}"
@@ -65,8 +65,8 @@ def compact(expression: str) -> str:
     """Fewer tokens to generate: no spaces, factors to 4 significant digits, the value as written.
     Offsets (temperature's 273.15) stay whole: cutting them shifts the answer, not scales it.
 
-    >>> compact("7.5 * 1609.34 / 0.3048"), compact("2 * 3155760000 / 604800"), compact("(262.2 - 273.15) * 1.8 + 32")
-    ('7.5*1609/0.3048', '2*3156000000/604800', '(262.2-273.15)*1.8+32')
+    >>> compact("7.5 * 1609.34 / 0.3048"), compact("2 * 3.15576e9 / 604800"), compact("(262.2 - 273.15) * 1.8 + 32")
+    ('7.5*1609/0.3048', '2*3.156e9/604800', '(262.2-273.15)*1.8+32')
     """
     if "+" in expression or " - " in expression:
         return expression.replace(" ", "")
@@ -75,7 +75,7 @@ def compact(expression: str) -> str:
     def shorten(match: re.Match) -> str:
         if match.start() == value.start():
             return match.group()
-        return number(float(f"{float(match.group()):.{FACTOR_DIGITS}g}"))
+        return factor_text(float(f"{float(match.group()):.{FACTOR_DIGITS}g}"))
 
     return _NUMBER.sub(shorten, expression).replace(" ", "")
 

@@ -232,19 +232,30 @@ def factor(unit: Unit) -> float:
     return convert(1.0, unit, BY_NAME[BASE[unit.category]])
 
 
-def number(x: float) -> str:
+def number(x: float, plain_below: float = 1e10) -> str:
     """A number as the model should write it: plain, 6 significant digits.
 
     >>> number(5280.0), number(0.3048), number(3155760000.0), number(1e12), number(2.5e-05)
     ('5280', '0.3048', '3155760000', '1e12', '2.5e-05')
     """
-    if x == int(x) and abs(x) < 1e10:
+    if x == int(x) and abs(x) < plain_below:
         return str(int(x))
     text = f"{x:.6g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}" if int(exponent) > 0 else f"{mantissa}e-{-int(exponent):02d}"
     return text
+
+
+def factor_text(x: float) -> str:
+    """A conversion factor as the reasoning writes it: from a million up as a power of ten, so
+    that factors which differ only in their count of zeros (year, decade and century in
+    seconds) differ in one written digit rather than in a run of zeros to count.
+
+    >>> factor_text(604800.0), factor_text(31557600.0), factor_text(3155760000.0), factor_text(1e6)
+    ('604800', '3.15576e7', '3.15576e9', '1e6')
+    """
+    return number(x, plain_below=1e6)
 
 
 _TEMPERATURE = {  # (from, to): (fact, expression with {v})
@@ -271,7 +282,7 @@ def expression(value: float, source: Unit, target: Unit) -> tuple[str, str]:
         fact, template = _TEMPERATURE[(source.name, target.name)]
         return fact, template.format(v=v)
     base = BASE[source.category]
-    a, b = number(factor(source)), number(factor(target))
+    a, b = factor_text(factor(source)), factor_text(factor(target))
     return f"1 {source.label} = {a} {base}. 1 {target.label} = {b} {base}.", f"{v} * {a} / {b}"
 
 
