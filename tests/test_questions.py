@@ -12,7 +12,7 @@ from unitlm.data import Dataset, split_path
 
 @pytest.fixture(scope="module")
 def splits():
-    return questions.generate_splits(1500, 300, seed=3)
+    return questions.generate_splits(1500, 300, seed=3, n_extra=300)
 
 
 def test_answers_equal_pint(splits):
@@ -95,6 +95,19 @@ def test_values_mix(splits):
     assert small > 0.25 * len(values)
     assert any(v is not None and v < 1 for v in values) and any(v is not None and v >= 1000 for v in values)
     assert any(word in e.question.lower().split() for e in splits["train"] for word in questions.NUMBER_WORDS[2:])
+
+
+def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
+    without = questions.generate_splits(300, 60, seed=5, n_extra=0)
+    extra = questions.generate_splits(300, 60, seed=5, n_extra=200)
+    for split in ("valid", "test", "written"):
+        assert extra[split] == without[split]
+    assert extra["train"][:300] == without["train"] and len(extra["train"]) == 500
+    added = {e.question for e in extra["train"][300:]}
+    assert not added & {e.question for s in ("valid", "test", "written") for e in extra[s]}
+    worded = lambda examples: sum(any(w in e.question.lower().split() for w in questions.NUMBER_WORDS[2:])
+                                  for e in examples)
+    assert worded(extra["train"][300:]) > 1.5 * worded(without["train"][:200])
 
 
 def test_ambiguous_questions_cover_default_and_named_readings():

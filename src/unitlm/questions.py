@@ -79,6 +79,8 @@ COMMON_BOOST = 6
 UNIFORM_SHARE = 0.3  # share of questions whose pair is drawn uniformly within its category
 UNSEEN_SHARE = 0.08  # share of all pairs held out for the test split
 TAIL_SHARE = 0.4  # held-out pairs come from this rarest share of the pairs
+EXTRA_TRAIN = 2000  # train questions drawn after the evaluation splits (generate_splits says why)
+EXTRA_WORDS = 0.25  # share of small whole values written as words in those ("ten km"), as in writing
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve"]
@@ -249,13 +251,15 @@ def _typo(rng: random.Random, text: str, protected: set[str]) -> str:
     return " ".join(words)
 
 
-def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False) -> Example:
+def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
+                 words: float | None = None) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
-    `written` questions (the held-out split) also get keyboard slips and more number words.
+    `written` questions (the held-out split) also get keyboard slips and more number words;
+    `words` is the share of small whole values written as words (default: 0.25 written, else 0.08).
     """
     value = sample_value(rng, source.category)
-    text = write_value(rng, value, words=0.25 if written else 0.08)
+    text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
     src, src_short = surface(rng, source, value != 1)
     dst, _ = surface(rng, target, True)
     if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
@@ -374,22 +378,26 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
-def generate_splits(n_train: int, n_eval: int, seed: int = 0) -> dict[str, list[Example]]:
-    """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has."""
+def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN) -> dict[str, list[Example]]:
+    """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has.
+
+    The last `n_extra` train questions are drawn after the evaluation splits, from their own
+    generator, so adding them leaves valid, test and written as they were.
+    """
     rng = random.Random(seed)
     shared, unseen = split_pairs(seed)
     seen_texts: set[str] = set()
     splits: dict[str, list[Example]] = {}
     cycle = {"train": 0}
 
-    def draw(pairs, count, templates, written=False):
+    def draw(pairs, count, templates, written=False, words=None, rng=rng):
         sampler = PairSampler(pairs)
         out = []
         while len(out) < count:
             source, target = sampler(rng)
             template = templates[cycle["train"] % len(templates)]
             cycle["train"] += 1
-            example = make_example(rng, source, target, template, written)
+            example = make_example(rng, source, target, template, written, words)
             if example.question not in seen_texts and _plausible(example):
                 seen_texts.add(example.question)
                 out.append(example)
@@ -402,6 +410,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0) -> dict[str, list[
         examples = draw(shared, n_eval - n_unseen, templates, written) + draw(unseen, n_unseen, templates, written)
         rng.shuffle(examples)
         splits[name] = examples
+    splits["train"] += draw(shared, n_extra, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"extra-{seed}"))
     return splits
 
 
@@ -411,7 +420,7 @@ def _plausible(example: Example) -> bool:
 
 
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
-                 per_reading: int = 12) -> dict[str, Path]:
+                 per_reading: int = 12, n_extra: int = EXTRA_TRAIN) -> dict[str, Path]:
     """Write train/valid/test/written/ambiguous JSON (train with gold reasoning) and `.tags.json` sidecars."""
     from .data import write_json_atomic
 
@@ -419,7 +428,7 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     out.mkdir(parents=True, exist_ok=True)
     _, unseen = split_pairs(seed)
     unseen_names = {(a.name, b.name) for a, b in unseen}
-    splits = {name: [(e, None) for e in examples] for name, examples in generate_splits(n_train, n_eval, seed).items()}
+    splits = {name: [(e, None) for e in examples] for name, examples in generate_splits(n_train, n_eval, seed, n_extra).items()}
     taken = {e.question for examples in splits.values() for e, _ in examples}
     splits["ambiguous"] = []
     for example, reading in ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading):
@@ -468,7 +477,10 @@ def main(argv=None):
     )
     sub = parser.add_subparsers(dest="command", required=True)
     generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous JSON")
-    generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions (default: %(default)s)")
+    generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions drawn before the evaluation splits (default: %(default)s)")
+    generate.add_argument("--n-extra", type=checked(int, {"at_least": 0}), default=EXTRA_TRAIN,
+                          help="train questions drawn after the evaluation splits, more of them with number words "
+                               "(default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -477,7 +489,7 @@ def main(argv=None):
     check.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(argv)
     if args.command == "generate":
-        for split, path in write_splits(args.out, args.n, args.n_eval, args.seed).items():
+        for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
