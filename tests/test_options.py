@@ -40,6 +40,7 @@ def test_flags_build_the_config_they_describe():
 @pytest.mark.parametrize("argv,message", [
     (["rft", "test", "--max-questions", "-5"], "argument --max-questions: must be at least 1, not -5"),
     (["sft", "test", "--max-questions", "0"], "argument --max-questions: must be at least 1, not 0"),
+    (["cot", "test", "--max-questions", "-5"], "argument --max-questions/--max-question: must be at least 1, not -5"),
     (["sft", "train", "--batch-size", "0"], "argument --batch-size: must be at least 1, not 0"),
     (["sft", "train", "--learning-rate=-1e-3"], "argument --learning-rate: must be above 0, not -1e-3"),
     (["sft", "train", "--learning-rate", "nan"], "argument --learning-rate: must be a number, not nan"),

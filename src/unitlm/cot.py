@@ -21,6 +21,7 @@ from functools import cache
 from .base_llm import BaseLLM
 from .data import Dataset, benchmark_and_print
 from .demos import Demonstrations
+from .options import checked
 from .units import BY_NAME, convert, expression, number, value_in_question
 
 INSTRUCTION = "You convert units. Answer with the multiplication inside <answer></answer>, nothing else."
@@ -111,15 +112,17 @@ def test_model(model: str | None = None, split: str = "valid", max_question: int
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="example: python -m unitlm.cot test --split test --max-questions 200")
     parser.add_argument("command", choices=["test"])
     parser.add_argument("--model", default=None, help="HF id, folder or .gguf path (default: embedded)")
-    parser.add_argument("--split", default="valid")
-    parser.add_argument("--max-question", type=int, default=None)
+    parser.add_argument("--split", default="valid", help="split name or data file (default: %(default)s)")
+    parser.add_argument("--max-questions", "--max-question", dest="max_questions", metavar="N", default=None,
+                        type=checked(int, {"at_least": 1}), help="score only the first N questions (default: all)")
     parser.add_argument("--demos", choices=DEMOS, default=DEMOS[0],
                         help="worked examples: the train questions most alike (default) or a fixed seven")
     args = parser.parse_args(argv)
-    test_model(args.model, args.split, args.max_question, args.demos)
+    test_model(args.model, args.split, args.max_questions, args.demos)
 
 
 if __name__ == "__main__":
