@@ -31,20 +31,29 @@ def _transformers_generate(llm, prompt: str, max_new_tokens: int, stop_at_close:
 
 
 def test_plain_model_continues_the_stripped_text_and_a_space(tiny_llm):
-    """As the course's reference BaseLLM: prompt `text.strip() + " "`, up to 100 new tokens, EOS the only stop."""
-    assert tiny_llm.raw_text and tiny_llm.raw_new_tokens == 100
+    """As the course's reference BaseLLM: prompt `text.strip() + " "`, greedy; 16 new tokens (the tiny model
+    emits no EOS here, so transformers' generate, which stops at EOS, runs as long)."""
+    assert tiny_llm.raw_text and tiny_llm.raw_new_tokens == 16
     for text in RAW:
-        assert tiny_llm.generate(text) == _transformers_generate(tiny_llm, f"{text.strip()} ", 100)
+        assert tiny_llm.generate(text) == _transformers_generate(tiny_llm, f"{text.strip()} ", 16)
 
 
 def test_plain_model_batched_equals_one_at_a_time(tiny_llm):
     assert tiny_llm.batched_generate(RAW) == [tiny_llm.generate(text) for text in RAW]
 
 
-def test_plain_model_runs_past_the_answer_stop_length(tiny_llm):
-    """The tiny model never emits EOS here: every row runs the full 100 tokens, not the answer cap of 40."""
-    tokens = [len(tiny_llm.tokenizer(text)["input_ids"]) for text in tiny_llm.batched_generate(RAW)]
-    assert min(tokens) > BaseLLM.max_new_tokens
+def test_plain_model_runs_its_full_length_past_eos(tiny_llm, monkeypatch):
+    """Raw continuation has no stop token and no answer stop: every row runs `raw_new_tokens`."""
+    seen = {}
+    real = base_llm.decoding.decode
+
+    def spy(model, input_ids, attention_mask, max_new_tokens, stop_ids, finished, **kwargs):
+        seen.update(max_new_tokens=max_new_tokens, stop_ids=stop_ids, finished=finished([1, 2, 3]))
+        return real(model, input_ids, attention_mask, max_new_tokens, stop_ids, finished, **kwargs)
+
+    monkeypatch.setattr(base_llm.decoding, "decode", spy)
+    tiny_llm.batched_generate(RAW)
+    assert seen == {"max_new_tokens": tiny_llm.raw_new_tokens, "stop_ids": set(), "finished": False}
 
 
 class Formatted(BaseLLM):

@@ -38,7 +38,7 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     run = tmp_path / "full"
     configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), run)
     assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None, methods="sft,rft")
-    assert configs["sft"] == SFTConfig(max_questions=300, output_dir=str(run / "sft_model"))
+    assert configs["sft"] == SFTConfig(epochs=2, max_questions=300, output_dir=str(run / "sft_model"))
     assert configs["rft_gold"] == RFTConfig(max_examples=5000, max_questions=300, init_adapter=str(run / "sft_model"),
                                             output_dir=str(run / "rft_gold_model"))
     assert configs["datagen"] == DatagenConfig(skip_questions=5000, out=str(run / "rft_data.json"),

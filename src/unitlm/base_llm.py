@@ -265,7 +265,7 @@ def majority(values: list[float]) -> float:
 
 class BaseLLM:
     max_new_tokens = 40
-    raw_new_tokens = 100  # the plain model continuing raw text: as many new tokens as the course's reference BaseLLM
+    raw_new_tokens = 16  # the plain model continuing raw text: always this many new tokens (EOS does not stop it)
     micro_batch = 256
     answer_characters: str | None = None  # when set, generation picks only tokens made of these (see SFTModel)
 
@@ -302,8 +302,10 @@ class BaseLLM:
         A subclass (CoT, SFT, RFT) runs each prompt as given; a row stops at EOS or
         `</answer>`, or after `max_new_tokens`. The plain BaseLLM continues raw text as
         the course's reference BaseLLM does: the prompt is the stripped text and a space,
-        and a row stops at EOS or after `raw_new_tokens`. (The instruct model ends a bare
-        question at once, so a question fed as it is would get an empty string.)
+        and every row runs `raw_new_tokens` tokens, EOS included as an ordinary token (the
+        instruct model ends a bare question at once or after a few words; the course
+        grader pads the texts together and scores pads as positions, so a continuation that
+        stops early scores as mostly padding).
 
         Prompts run in micro-batches sorted by length (less padding), left padded,
         greedy at temperature 0, sampled above it.
@@ -343,7 +345,7 @@ class BaseLLM:
             inputs["input_ids"],
             inputs["attention_mask"],
             max_new_tokens=self.raw_new_tokens if raw else self.max_new_tokens,
-            stop_ids=self._stop_ids(),
+            stop_ids=set() if raw else self._stop_ids(),
             finished=(lambda row: False) if raw else (lambda row: closes_answer(self.tokenizer, row)),
             temperature=temperature,
             prefix=prefix,
