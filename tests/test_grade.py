@@ -183,7 +183,7 @@ def test_generation_leaves_the_tokenizers_padding_side(tiny_llm):
 
 def test_max_question_out_of_range_is_one_line(capsys):
     with pytest.raises(SystemExit):
-        cli.main(["grade", "--max-question", "-5"])
+        cli.main(["grade", "--max-questions", "-5"])
     assert "must be 1 or more" in capsys.readouterr().err
 
 

@@ -2,7 +2,7 @@
 
     unitlm grade                             # the installed package
     unitlm grade handin.zip                  # a bundle (see `unitlm bundle`), imported from a temporary folder
-    unitlm grade src --max-question 20       # a folder holding unitlm/
+    unitlm grade src --max-questions 20      # a folder holding unitlm/
 
 The grader is the one of the course's homework 3 (UT Austin, Advances in Deep
 Learning): `grader/tests.py` and `grader/grader.py`, as copies on GitHub hold them
@@ -30,7 +30,7 @@ grader/tests.py). It goes through the public API only (`BaseLLM`, `load_cot`, `l
 
 The copies differ in places: one has no 380M check, one gives the accuracy cases 120 s.
 This module follows KramCoder/ADL-3's copy, which has the check and 60 s.
-`--max-question` other than 100 runs the accuracy cases on fewer questions than the grader.
+`--max-questions` other than 100 runs the accuracy cases on fewer questions than the grader.
 
 This file imports nothing from unitlm at the top: it also runs as a script,
 in a fresh process, to grade a package other than the one installed.
@@ -61,7 +61,7 @@ ACCURACY_CASES = [
     ("SFT accuracy", "load_sft", 25, 60.0, (0.4, 0.6)),
     ("RFT accuracy", "load_rft", 25, 60.0, (0.6, 0.7)),
 ]
-EPILOG = "example: unitlm bundle --out handin.zip && unitlm grade handin.zip --max-question 100"
+EPILOG = "example: unitlm bundle --out handin.zip && unitlm grade handin.zip --max-questions 100"
 
 
 @dataclass
@@ -229,7 +229,7 @@ def grade(target: Path | None, max_question: int) -> int:
         loaded = sys.modules.get("unitlm")
         if loaded is not None and Path(loaded.__file__).parent.resolve() != root / "unitlm":
             # Another unitlm is already imported here: grade in a fresh process that imports only `root`'s.
-            command = [sys.executable, str(Path(__file__).resolve()), str(root), "--max-question", str(max_question)]
+            command = [sys.executable, str(Path(__file__).resolve()), str(root), "--max-questions", str(max_question)]
             return subprocess.run(command).returncode
         if loaded is None:
             sys.path.insert(0, str(root))
@@ -253,10 +253,10 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", nargs="?", type=Path, default=None,
                         help="a zip or a folder holding unitlm/ (default: the installed package)")
-    parser.add_argument("--max-question", type=positive_int, default=GRADER_QUESTIONS,
-                        help=f"valid questions per accuracy case (the grader uses {GRADER_QUESTIONS})")
+    parser.add_argument("--max-questions", "--max-question", dest="max_questions", type=positive_int,
+                        default=GRADER_QUESTIONS, metavar="N", help=f"valid questions per accuracy case (the grader uses {GRADER_QUESTIONS})")
     args = parser.parse_args(argv)
-    return grade(args.target, args.max_question)
+    return grade(args.target, args.max_questions)
 
 
 if __name__ == "__main__":
