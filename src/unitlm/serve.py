@@ -43,6 +43,8 @@ class ServeConfig:
     max_batch: int = option(64, "most questions answered by one batched generation", at_least=1)
     max_wait_ms: float = option(20.0, "how long the oldest waiting question waits for others to join its batch",
                                 at_least=0)
+    refill_ms: float = option(150.0, "after a batch of several questions, how long the next one waits for the "
+                              "clients just answered to send again", at_least=0)
     max_queue: int = option(256, "most questions waiting; beyond it a request gets 503 with Retry-After",
                             at_least=1)
     max_questions_per_request: int = option(64, "most questions in one request", at_least=1)
@@ -182,18 +184,23 @@ class Metrics:
 class Batcher:
     """The one worker: takes waiting questions of one method, up to `max_batch`, as one generation.
 
-    The oldest question waits at most `max_wait` seconds for others; questions that came
-    while a batch ran go in the next one at once. A batch that raises is answered one
+    The oldest question waits at most `max_wait` seconds for others. After a batch of more
+    than one question (a loaded service), the next waits up to `refill` seconds from that
+    batch's end: the clients just answered send again in that window and join the waiting
+    ones in one full batch, instead of the two halves of the clients alternating in two
+    half batches. A lone client never meets the refill wait. A batch that raises is answered one
     question at a time, so a bad question fails only its own request.
     """
 
-    def __init__(self, models: dict, max_batch: int, max_wait: float, max_queue: int, metrics: Metrics):
+    def __init__(self, models: dict, max_batch: int, max_wait: float, max_queue: int, metrics: Metrics,
+                 refill: float = 0.0):
         self.models = models
         self.max_batch, self.max_wait, self.max_queue = max_batch, max_wait, max_queue
         self.metrics = metrics
         self.queue: deque[Item] = deque()
         self.cond = threading.Condition()
         self.closing = False
+        self.refill, self.refill_until = refill, 0.0
         self.thread = threading.Thread(target=self.run, name="unitlm-batcher", daemon=True)
 
     def submit(self, items: list[Item]) -> bool:
@@ -217,6 +224,7 @@ class Batcher:
     def run(self):
         while (batch := self.next_batch()) is not None:
             self.answer(batch)
+            self.refill_until = time.perf_counter() + self.refill if len(batch) > 1 else 0.0
 
     def next_batch(self) -> list[Item] | None:
         with self.cond:
@@ -225,7 +233,7 @@ class Batcher:
                     return None
                 self.cond.wait()
             method = self.queue[0].method
-            deadline = self.queue[0].arrived + self.max_wait
+            deadline = max(self.queue[0].arrived + self.max_wait, self.refill_until)
             while not self.closing and sum(i.method == method for i in self.queue) < self.max_batch:
                 left = deadline - time.perf_counter()
                 if left <= 0:
@@ -307,7 +315,8 @@ def create_app(config: ServeConfig | None = None, models: dict | None = None,
     default = config.model if config.model in methods else methods[0]
     state = {m: "ready" if models is not None else "waiting" for m in methods}
     metrics = Metrics()
-    batcher = Batcher(dict(models or {}), config.max_batch, config.max_wait_ms / 1000, config.max_queue, metrics)
+    batcher = Batcher(dict(models or {}), config.max_batch, config.max_wait_ms / 1000, config.max_queue, metrics,
+                      config.refill_ms / 1000)
     load = load or (lambda method: load_method(method, config))
     body_limit = config.max_questions_per_request * (6 * MAX_QUESTION_CHARS + 16) + 1024
 
