@@ -430,3 +430,22 @@ def test_a_signal_stops_intake_answers_held_requests_and_exits_0(tiny_model_dir,
 def test_the_served_page_is_the_packaged_file():
     page = Path(__file__).parents[1] / "src" / "unitlm" / "static" / "index.html"
     assert page.is_file()
+
+
+def test_after_a_batch_of_several_the_next_waits_for_the_clients_just_answered():
+    """With a refill window, a question sent shortly after a batch of two ends joins the one already
+    waiting; a lone question's batch opens no window."""
+    model = Echo()
+    app = create_app(ServeConfig(max_batch=64, max_wait_ms=0, refill_ms=2000), models={"sft": model})
+    with TestClient(app) as client, ThreadPoolExecutor(4) as pool:
+        assert ask(client, "a 1", "b 2").status_code == 200  # a batch of two: the refill window opens
+        first = pool.submit(ask, client, "c 3")
+        time.sleep(0.3)  # well inside the window, so "c 3" is still waiting
+        second = pool.submit(ask, client, "d 4")
+        assert first.result().status_code == 200 and second.result().status_code == 200
+        assert [len(batch) for batch in model.batches] == [2, 2]
+        ask(client, "e 5")  # the batch before held two, so it waited; this one was alone
+        started = time.monotonic()
+        assert ask(client, "f 6").status_code == 200  # after a batch of one: no window
+        assert time.monotonic() - started < 1.5
+    assert [len(batch) for batch in model.batches] == [2, 2, 1, 1]
