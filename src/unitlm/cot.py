@@ -21,7 +21,7 @@ from functools import cache
 from .base_llm import BaseLLM
 from .data import Dataset, benchmark_and_print
 from .demos import Demonstrations
-from .options import checked
+from .options import add_split_flags
 from .units import BY_NAME, convert, expression, number, value_in_question
 
 INSTRUCTION = "You convert units. Answer with the multiplication inside <answer></answer>, nothing else."
@@ -116,9 +116,7 @@ def main(argv=None):
                                      epilog="example: python -m unitlm.cot test --split test --max-questions 200")
     parser.add_argument("command", choices=["test"])
     parser.add_argument("--model", default=None, help="HF id, folder or .gguf path (default: embedded)")
-    parser.add_argument("--split", default="valid", help="split name or data file (default: %(default)s)")
-    parser.add_argument("--max-questions", "--max-question", dest="max_questions", metavar="N", default=None,
-                        type=checked(int, {"at_least": 1}), help="score only the first N questions (default: all)")
+    add_split_flags(parser, "--max-question")
     parser.add_argument("--demos", choices=DEMOS, default=DEMOS[0],
                         help="worked examples: the train questions most alike (default) or a fixed seven")
     args = parser.parse_args(argv)

@@ -131,12 +131,17 @@ def from_table(config_class, table: dict, where: str, **fixed):
         raise ValueError(f"{where}: {error}") from None
 
 
+def add_split_flags(parser: argparse.ArgumentParser, *aliases: str) -> None:
+    """`--split S` and `--max-questions N` (with any older spellings in `aliases`), as every test command takes them."""
+    parser.add_argument("--split", default="valid", help="split name or data file (default: %(default)s)")
+    parser.add_argument("--max-questions", *aliases, dest="max_questions", type=checked(int, {"at_least": 1}),
+                        default=None, metavar="N", help="score only the first N questions (default: all)")
+
+
 def add_test_command(sub, stage: str, model_dir) -> None:
     """`STAGE test [--path D] [--split S] [--max-questions N] [--model M]`, the same for every trained stage."""
     test = sub.add_parser("test", help="accuracy and answer rate on a split",
                           epilog=f"example: python -m unitlm.{stage} test --split test")
     test.add_argument("--path", default=str(model_dir), help="adapter folder (default: %(default)s)")
-    test.add_argument("--split", default="valid", help="split name or data file (default: %(default)s)")
-    test.add_argument("--max-questions", type=checked(int, {"at_least": 1}), default=None, metavar="N",
-                      help="score only the first N questions (default: all)")
+    add_split_flags(test)
     test.add_argument("--model", default=None, help="the base model the adapter was trained on (default: embedded)")
