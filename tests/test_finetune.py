@@ -203,7 +203,8 @@ def test_next_round_continues_previous_adapter(tiny_model_dir, tmp_path):
 
 @pytest.mark.filterwarnings("ignore:answer_rate")
 def test_train_records_paths_relative_to_the_run_folder(tiny_model_dir, tmp_path, capsys):
-    """Metadata names the data file and the adapters it continues from and writes to relative to the run folder."""
+    """Metadata names the data file and the adapters it continues from and writes to relative to the run folder;
+    adapter_config.json names the base model as unitlm does, not by the trainer's absolute path."""
     run = tmp_path / "run"
     run.mkdir()
     (run / "data.json").write_text(json.dumps([[q, 1000.0 * i, f"x. {t}"] for i, (q, t) in enumerate(KM_PAIRS, 1)]))
@@ -216,6 +217,9 @@ def test_train_records_paths_relative_to_the_run_folder(tiny_model_dir, tmp_path
     assert metadata["valid_accuracy"] == valid.accuracy and len(valid.samples) == 2
     assert metadata["argv"][0] == Path(sys.argv[0]).name
     assert "unitlm ship" in capsys.readouterr().out
+    adapter_config = json.loads((run / "rft_model" / "adapter_config.json").read_text())
+    assert adapter_config["base_model_name_or_path"] == metadata["base_model"]
+    assert str(tmp_path) not in (run / "rft_model" / "adapter_config.json").read_text()
 
 
 def test_training_without_pairs_is_a_clear_error(tiny_model_dir, tmp_path):

@@ -11,7 +11,7 @@ from unitlm.finetune import METADATA, AdapterError
 
 def fake_adapter(folder, **metadata):
     folder.mkdir(parents=True)
-    (folder / "adapter_config.json").write_text("{}")
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/home/trainer/.venv/model"}))
     (folder / "adapter_model.safetensors").write_bytes(folder.name.encode())
     (folder / METADATA).write_text(json.dumps({"base_model": default_model(), "prompt_format": PROMPT_FORMAT,
                                                "command": "python -m unitlm.sft train", **metadata}))
@@ -30,6 +30,8 @@ def test_ship_replaces_the_package_adapters_with_the_runs(tmp_path):
     for name in ("sft_model", "rft_model"):
         assert sorted(p.name for p in (package / name).iterdir()) == sorted(ship.ADAPTER_FILES)
         assert (package / name / "adapter_model.safetensors").read_bytes() == name.encode()
+        config = json.loads((package / name / "adapter_config.json").read_text())
+        assert config["base_model_name_or_path"] == default_model()  # not the trainer's path
     assert sorted(p.name for p in package.iterdir()) == ["rft_model", "sft_model", "sft_model_logs"]
 
 

@@ -387,11 +387,23 @@ def swap_in(tmp: Path, output_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def name_base_model(folder: Path, base_model: str | None) -> None:
+    """Write `base_model` (unitlm's name for it, e.g. "embedded:SmolLM2-135M-Instruct") into the folder's
+    adapter_config.json in place of the absolute path PEFT records, which holds the trainer's home and venv.
+    Loading never reads it: attach_adapter gives PEFT the base model already loaded."""
+    path = Path(folder) / "adapter_config.json"
+    config = json.loads(path.read_text())
+    if base_model and config.get("base_model_name_or_path") != base_model:
+        config["base_model_name_or_path"] = base_model
+        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def save_adapter(model, output_dir: Path, metadata: dict) -> None:
     """Save to a temporary folder beside `output_dir`, then swap it in: a crash keeps the last good adapter."""
     tmp = scratch_dir(output_dir)
     try:
         model.save_pretrained(tmp)
+        name_base_model(tmp, metadata.get("base_model"))
         (tmp / METADATA).write_text(json.dumps(metadata, indent=1))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
