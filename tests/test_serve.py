@@ -434,15 +434,17 @@ def test_the_served_page_is_the_packaged_file():
 
 def test_after_a_batch_of_several_the_next_waits_for_the_clients_just_answered():
     """With a refill window, a question sent shortly after a batch of two ends joins the one already
-    waiting; a lone question's batch opens no window."""
+    waiting, and the two go as soon as both are there; a lone question's batch opens no window."""
     model = Echo()
     app = create_app(ServeConfig(max_batch=64, max_wait_ms=0, refill_ms=2000), models={"sft": model})
     with TestClient(app) as client, ThreadPoolExecutor(4) as pool:
         assert ask(client, "a 1", "b 2").status_code == 200  # a batch of two: the refill window opens
         first = pool.submit(ask, client, "c 3")
         time.sleep(0.3)  # well inside the window, so "c 3" is still waiting
+        sent = time.monotonic()
         second = pool.submit(ask, client, "d 4")
         assert first.result().status_code == 200 and second.result().status_code == 200
+        assert time.monotonic() - sent < 1.5  # two waited, as many as the batch before: no need to wait out the window
         assert [len(batch) for batch in model.batches] == [2, 2]
         ask(client, "e 5")  # the batch before held two, so it waited; this one was alone
         started = time.monotonic()

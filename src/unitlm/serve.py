@@ -186,9 +186,10 @@ class Batcher:
 
     The oldest question waits at most `max_wait` seconds for others. After a batch of more
     than one question (a loaded service), the next waits up to `refill` seconds from that
-    batch's end: the clients just answered send again in that window and join the waiting
-    ones in one full batch, instead of the two halves of the clients alternating in two
-    half batches. A lone client never meets the refill wait. A batch that raises is answered one
+    batch's end, or until as many questions wait as that batch held: the clients just
+    answered send again in that window and join the waiting ones in one full batch, instead
+    of the two halves of the clients alternating in two half batches. A lone client never
+    meets the refill wait. A batch that raises is answered one
     question at a time, so a bad question fails only its own request.
     """
 
@@ -200,7 +201,7 @@ class Batcher:
         self.queue: deque[Item] = deque()
         self.cond = threading.Condition()
         self.closing = False
-        self.refill, self.refill_until = refill, 0.0
+        self.refill, self.refill_until, self.refill_size = refill, 0.0, 0
         self.thread = threading.Thread(target=self.run, name="unitlm-batcher", daemon=True)
 
     def submit(self, items: list[Item]) -> bool:
@@ -225,6 +226,7 @@ class Batcher:
         while (batch := self.next_batch()) is not None:
             self.answer(batch)
             self.refill_until = time.perf_counter() + self.refill if len(batch) > 1 else 0.0
+            self.refill_size = len(batch)
 
     def next_batch(self) -> list[Item] | None:
         with self.cond:
@@ -233,12 +235,15 @@ class Batcher:
                     return None
                 self.cond.wait()
             method = self.queue[0].method
-            deadline = max(self.queue[0].arrived + self.max_wait, self.refill_until)
-            while not self.closing and sum(i.method == method for i in self.queue) < self.max_batch:
-                left = deadline - time.perf_counter()
-                if left <= 0:
+            first_deadline = self.queue[0].arrived + self.max_wait
+            deadline = max(first_deadline, self.refill_until)
+            while not self.closing and (waiting := sum(i.method == method for i in self.queue)) < self.max_batch:
+                now = time.perf_counter()
+                if now >= first_deadline and waiting >= self.refill_size:
+                    break  # the refill is complete: as many wait as the last batch held
+                if now >= deadline:
                     break
-                self.cond.wait(left)
+                self.cond.wait(deadline - now)
             batch, rest = [], deque()
             for item in self.queue:
                 (batch if item.method == method and len(batch) < self.max_batch else rest).append(item)
