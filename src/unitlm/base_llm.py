@@ -64,9 +64,7 @@ def pick_device() -> str:
 
 def pick_dtype(device: str) -> torch.dtype:
     """bf16 where the hardware has it (a GPU, or a CPU with AVX512-BF16/AMX), else fp32.
-
-    Measured on the 2-core AVX512-BF16 CPU: see `benchmarks/` and the README.
-    """
+    UNITLM_CPU_DTYPE=fp32 keeps a bf16 CPU in fp32; the speed of each is in docs/performance.md."""
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device == "cpu" and os.environ.get("UNITLM_CPU_DTYPE", "bf16") == "bf16" and _cpu_has_bf16():
