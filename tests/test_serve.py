@@ -451,3 +451,22 @@ def test_after_a_batch_of_several_the_next_waits_for_the_clients_just_answered()
         assert ask(client, "f 6").status_code == 200  # after a batch of one: no window
         assert time.monotonic() - started < 1.5
     assert [len(batch) for batch in model.batches] == [2, 2, 1, 1]
+
+
+def test_the_worker_trims_freed_memory_between_batches(monkeypatch):
+    """After a batch, once TRIM_SECONDS have passed, the worker hands freed heap memory back to the system."""
+    from unitlm import serve
+
+    trims = []
+    monkeypatch.setattr(serve, "TRIM_SECONDS", 0.0)
+    monkeypatch.setattr(serve, "trim_memory", lambda: trims.append(1) or True)
+    with TestClient(create_app(ServeConfig(max_wait_ms=0), models={"sft": Echo()})) as client:
+        assert ask(client, "a 1").status_code == 200
+        assert ask(client, "b 2").status_code == 200
+    assert len(trims) >= 2
+
+
+def test_trim_memory_runs_here():
+    from unitlm.serve import trim_memory
+
+    assert trim_memory() is (sys.platform == "linux")

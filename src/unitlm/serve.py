@@ -11,9 +11,12 @@ holds, and exits 0.
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import json
 import logging
 import math
+import os
 import re
 import signal
 import threading
@@ -30,6 +33,23 @@ from .options import add_flags, from_flags, option, validate
 METHODS = ("sft", "rft", "cot")
 WARM_UP_QUESTION = "How many feet are in 3.5 miles?"
 STATIC_DIR = Path(__file__).parent / "static"
+TRIM_SECONDS = 10.0  # the worker hands freed heap memory back to the system at most this often
+
+
+def trim_memory() -> bool:
+    """Return freed heap memory to the system (glibc's malloc_trim); False where there is no glibc.
+
+    Batches of ever-changing shapes free and allocate buffers of ever-changing sizes; glibc
+    keeps what is freed in its heaps, so a long-running service's resident memory creeps up
+    unless it is trimmed now and then."""
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        return False
+    return True
+
+
 log = logging.getLogger("unitlm.serve")
 
 
@@ -48,6 +68,9 @@ class ServeConfig:
     max_queue: int = option(256, "most questions waiting; beyond it a request gets 503 with Retry-After",
                             at_least=1)
     max_questions_per_request: int = option(64, "most questions in one request", at_least=1)
+    onednn_cache: int = option(64, "oneDNN primitive cache entries (sets ONEDNN_PRIMITIVE_CACHE_CAPACITY, whose "
+                                   "default 1024 keeps a kernel per matmul shape and grows memory for minutes)",
+                               at_least=0)
     base: str | None = option(None, "base model (HF id, folder, .gguf); unset: the embedded SmolLM2")
     sft_adapter: str = option("", "SFT adapter folder; empty: the shipped one; 'none': the base weights with "
                               "SFT's prompt")
@@ -223,8 +246,12 @@ class Batcher:
             self.thread.join()
 
     def run(self):
+        trimmed = time.perf_counter()
         while (batch := self.next_batch()) is not None:
             self.answer(batch)
+            if time.perf_counter() - trimmed >= TRIM_SECONDS:
+                trim_memory()
+                trimmed = time.perf_counter()
             self.refill_until = time.perf_counter() + self.refill if len(batch) > 1 else 0.0
             self.refill_size = len(batch)
 
@@ -503,6 +530,7 @@ def serve(config: ServeConfig) -> int:
     import uvicorn
 
     config.method_list()  # a bad --methods / --model fails here, before anything starts
+    os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(config.onednn_cache)  # read at oneDNN's first kernel
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     fatal: list[str] = []
     server: uvicorn.Server | None = None
