@@ -39,9 +39,9 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), run)
     assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None, methods="sft,rft")
     assert configs["sft"] == SFTConfig(epochs=2, max_questions=300, output_dir=str(run / "sft_model"))
-    assert configs["rft_gold"] == RFTConfig(max_examples=5000, max_questions=300, init_adapter=str(run / "sft_model"),
+    assert configs["rft_gold"] == RFTConfig(max_questions=300, init_adapter=str(run / "sft_model"),
                                             output_dir=str(run / "rft_gold_model"))
-    assert configs["datagen"] == DatagenConfig(skip_questions=5000, out=str(run / "rft_data.json"),
+    assert configs["datagen"] == DatagenConfig(skip_questions=10000, out=str(run / "rft_data.json"),
                                                adapter=str(run / "rft_gold_model"))
     assert configs["rft"] == RFTConfig(learning_rate=1e-4, max_questions=300, train_file=str(run / "rft_data.json"),
                                        init_adapter=str(run / "rft_gold_model"), output_dir=str(run / "rft_model"))
