@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import math
@@ -36,17 +37,25 @@ STATIC_DIR = Path(__file__).parent / "static"
 TRIM_SECONDS = 10.0  # the worker hands freed heap memory back to the system at most this often
 
 
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim, looked up once (find_library may run ldconfig); None where there is no glibc."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
 def trim_memory() -> bool:
     """Return freed heap memory to the system (glibc's malloc_trim); False where there is no glibc.
 
     Batches of ever-changing shapes free and allocate buffers of ever-changing sizes; glibc
     keeps what is freed in its heaps, so a long-running service's resident memory creeps up
     unless it is trimmed now and then."""
-    name = ctypes.util.find_library("c")
-    try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
+    trim = _malloc_trim()
+    if trim is None:
         return False
+    trim(0)
     return True
 
 

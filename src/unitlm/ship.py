@@ -27,9 +27,9 @@ def ship(run: str | Path, package_dir: Path = PACKAGE_DIR) -> list[tuple[Path, P
     found = [name for name in ADAPTER_DIRS if (run / name / "adapter_config.json").is_file()]
     if not found:
         raise AdapterError(f"no adapter in {run} (looked for {', '.join(f'{run / n}/' for n in ADAPTER_DIRS)})")
-    checked = {}
+    base_model = default_model()
     for name in found:  # check them all before replacing any
-        checked[name] = check_adapter(run / name, default_model(), f"the stage that made {run / name}")
+        check_adapter(run / name, base_model, f"the stage that made {run / name}")
         missing = [file for file in ADAPTER_FILES if not (run / name / file).is_file()]
         if missing:
             raise AdapterError(f"{run / name} lacks {', '.join(missing)}")
@@ -39,7 +39,7 @@ def ship(run: str | Path, package_dir: Path = PACKAGE_DIR) -> list[tuple[Path, P
         tmp = scratch_dir(target)
         for file in ADAPTER_FILES:
             shutil.copy2(run / name / file, tmp / file)
-        name_base_model(tmp, checked[name]["base_model"])  # no trainer's path in the package
+        name_base_model(tmp, base_model)  # no trainer's path in the package
         swap_in(tmp, target)
         copied.append((run / name, target))
     return copied
