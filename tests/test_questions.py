@@ -2,6 +2,7 @@ import collections
 import filecmp
 import json
 import random
+import re
 
 import pytest
 
@@ -157,3 +158,39 @@ def test_shipped_splits_are_clean_and_tagged():
         dataset = Dataset(name)
         assert dataset.tags is not None and len(dataset.tags) == len(dataset)
     assert {t["reading"] for t in Dataset("ambiguous").tags} == {"default", "named"}
+
+
+def test_extra_train_questions_lean_on_hard_units_and_carry_train_only_slips():
+    without = questions.generate_splits(300, 60, seed=5, n_extra=0)
+    extra = questions.generate_splits(300, 60, seed=5, n_extra=600, reserved={"How many liters are in 2 pints?"})
+    added, before = extra["train"][300:], without["train"][:300]
+    hard = lambda examples: sum(questions.is_hard(units.BY_NAME[e.source]) or questions.is_hard(units.BY_NAME[e.target])
+                                for e in examples) / len(examples)
+    assert hard(added) > hard(before) + 0.1
+    floz = [e for e in added if "fluid ounce" in (e.source, e.target)]
+    bare = [e for e in floz if "fl" not in e.question.lower()]
+    assert floz and len(bare) >= 0.3 * len(floz)
+    assert "How many liters are in 2 pints?" not in {e.question for e in added}
+    # a slip makes a word that no template, number word or unit form has; unslipped questions have none
+    words = lambda text: re.findall(r"[A-Za-z']+", text.lower())
+    vocab = {w for t in questions.TEMPLATES for w in words(t)} | set(questions.NUMBER_WORDS) | {"a", "an"}
+    vocab |= {w for u in units.UNITS for f in u.forms + u.context for w in words(f)}
+    slipped = [e for e in added if not set(words(e.question)) <= vocab]
+    assert 0.15 < len(slipped) / len(added) < 0.35
+    assert all(set(words(e.question)) <= vocab for e in extra["train"][:300])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_train_slips_double_a_letter_or_hit_a_neighbouring_key(seed):
+    text = "Please convert 5 km into miles"
+    slipped = questions._slip(random.Random(seed), text, {"km", "miles"})
+    changed = [(a, b) for a, b in zip(text.split(), slipped.split()) if a != b]
+    assert len(changed) == 1
+    word, typed = changed[0]
+    assert word in ("Please", "convert", "into")
+    if len(typed) == len(word) + 1:  # doubled: dropping one letter gives the word back
+        assert any(typed[:k] + typed[k + 1:] == word and typed[k] == typed[k - 1] for k in range(1, len(typed)))
+    else:  # one letter replaced by a key beside it
+        assert len(typed) == len(word)
+        (a, b), = [(x, y) for x, y in zip(word, typed) if x != y]
+        assert b in questions._NEIGHBOURS[a.lower()]

@@ -81,6 +81,16 @@ UNSEEN_SHARE = 0.08  # share of all pairs held out for the test split
 TAIL_SHARE = 0.4  # held-out pairs come from this rarest share of the pairs
 EXTRA_TRAIN = 2000  # train questions drawn after the evaluation splits (generate_splits says why)
 EXTRA_WORDS = 0.25  # share of small whole values written as words in those ("ten km"), as in writing
+# The extra questions also lean on what the model reads wrong most: units written in a form whose
+# meaning depends on the other unit ("oz" beside mL, "K" beside MB), words with two readings, and the
+# bit/byte and calorie/kilocalorie neighbours. Pairs with such a unit weigh EXTRA_HARD_BOOST times more,
+# a unit with context forms is written in one EXTRA_CONTEXT of the time, and EXTRA_SLIPS of the questions
+# carry a keyboard slip of other kinds than the written split's (a doubled letter, a neighbouring key).
+EXTRA_HARD_BOOST = 4
+EXTRA_CONTEXT = 0.4
+EXTRA_SLIPS = 0.25
+CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
+              "calorie", "kilocalorie"}
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve"]
@@ -215,8 +225,14 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
     return text
 
 
-def surface(rng: random.Random, unit: Unit, plural: bool) -> tuple[str, bool]:
-    """(how the unit is written, whether that is a short form); short forms include those the other unit explains."""
+def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None) -> tuple[str, bool]:
+    """(how the unit is written, whether that is a short form); short forms include those the other unit explains.
+
+    `context`: the share of questions that write a unit with context forms in one of them
+    (None: as often as any other short form).
+    """
+    if context is not None and unit.context and rng.random() < context:
+        return rng.choice(unit.context), True
     roll = rng.random()
     short = unit.aliases + unit.context
     if short and roll < 0.45:
@@ -251,17 +267,44 @@ def _typo(rng: random.Random, text: str, protected: set[str]) -> str:
     return " ".join(words)
 
 
+_KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+_NEIGHBOURS = {row[i]: row[max(i - 1, 0): i] + row[i + 1: i + 2] for row in _KEYBOARD for i in range(len(row))}
+
+
+def _slip(rng: random.Random, text: str, protected: set[str]) -> str:
+    """A train-only slip in a word that names no unit: a letter doubled or hit on its neighbouring key.
+
+    Other kinds than `_typo`'s, so the written split still asks for slips the model never saw.
+    """
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) > 3 and w.isalpha() and w.lower() not in protected]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    word, k = words[i], rng.randrange(1, len(words[i]))
+    if rng.random() < 0.5 or word[k].lower() not in _NEIGHBOURS:
+        words[i] = word[:k] + word[k] + word[k:]
+    else:
+        words[i] = word[:k] + rng.choice(_NEIGHBOURS[word[k].lower()]) + word[k + 1:]
+    return " ".join(words)
+
+
+def _unit_words(*units: Unit) -> set[str]:
+    return {w.lower() for u in units for f in u.forms + u.context for w in f.split()}
+
+
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
-                 words: float | None = None) -> Example:
+                 words: float | None = None, context: float | None = None, slips: float = 0.0) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
-    `words` is the share of small whole values written as words (default: 0.25 written, else 0.08).
+    `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
+    `context` is passed to `surface`; `slips` is the share of questions given a `_slip`.
     """
     value = sample_value(rng, source.category)
     text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
-    src, src_short = surface(rng, source, value != 1)
-    dst, _ = surface(rng, target, True)
+    src, src_short = surface(rng, source, value != 1, context)
+    dst, _ = surface(rng, target, True, context)
     if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
@@ -271,8 +314,9 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
                                dst1=surface(rng, target, False)[0])
     question = question[0].upper() + question[1:]
     if written and rng.random() < 0.3:
-        question = _typo(rng, question, {w.lower() for u in (source, target) for f in u.forms + u.context
-                                          for w in f.split()})
+        question = _typo(rng, question, _unit_words(source, target))
+    if slips and rng.random() < slips:
+        question = _slip(rng, question, _unit_words(source, target))
     roll = rng.random()
     if roll < 0.12:
         question = question.lower()
@@ -309,16 +353,22 @@ def split_pairs(seed: int) -> tuple[list, list]:
     return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
 
 
+def is_hard(unit: Unit) -> bool:
+    """A unit whose written form needs the other unit, that has two readings, or that has a confusable neighbour."""
+    return bool(unit.context or unit.reading) or unit.name in CONFUSABLE
+
+
 class PairSampler:
     """Category by CATEGORY_WEIGHT, then a pair by `pair_weight`, or uniformly for UNIFORM_SHARE of draws."""
 
-    def __init__(self, pairs):
+    def __init__(self, pairs, hard_boost: float = 1.0):
         self.by_category: dict[str, list] = {}
         for pair in pairs:
             self.by_category.setdefault(pair[0].category, []).append(pair)
         self.categories = sorted(self.by_category)
         self.category_weights = [CATEGORY_WEIGHT[c] for c in self.categories]
-        self.pair_weights = {c: [pair_weight(*p) for p in ps] for c, ps in self.by_category.items()}
+        self.pair_weights = {c: [pair_weight(*p) * (hard_boost if hard_boost != 1 and any(map(is_hard, p)) else 1)
+                                 for p in ps] for c, ps in self.by_category.items()}
 
     def __call__(self, rng: random.Random):
         category = rng.choices(self.categories, self.category_weights)[0]
@@ -378,11 +428,13 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
-def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN) -> dict[str, list[Example]]:
+def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN,
+                    reserved: set[str] = frozenset()) -> dict[str, list[Example]]:
     """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has.
 
     The last `n_extra` train questions are drawn after the evaluation splits, from their own
-    generator, so adding them leaves valid, test and written as they were.
+    generator, so adding or changing them leaves valid, test and written as they were; they never
+    ask a question in `reserved` (the ambiguous split's).
     """
     rng = random.Random(seed)
     shared, unseen = split_pairs(seed)
@@ -390,14 +442,20 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
     splits: dict[str, list[Example]] = {}
     cycle = {"train": 0}
 
-    def draw(pairs, count, templates, written=False, words=None, rng=rng):
-        sampler = PairSampler(pairs)
+    def draw(pairs, count, templates, written=False, words=None, rng=rng, extra=False):
+        sampler = PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1.0)
         out = []
         while len(out) < count:
             source, target = sampler(rng)
             template = templates[cycle["train"] % len(templates)]
             cycle["train"] += 1
-            example = make_example(rng, source, target, template, written, words)
+            if extra:
+                example = make_example(rng, source, target, template, words=words, context=EXTRA_CONTEXT,
+                                       slips=EXTRA_SLIPS)
+                if example.question in reserved:
+                    continue
+            else:
+                example = make_example(rng, source, target, template, written, words)
             if example.question not in seen_texts and _plausible(example):
                 seen_texts.add(example.question)
                 out.append(example)
@@ -410,7 +468,8 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
         examples = draw(shared, n_eval - n_unseen, templates, written) + draw(unseen, n_unseen, templates, written)
         rng.shuffle(examples)
         splits[name] = examples
-    splits["train"] += draw(shared, n_extra, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"extra-{seed}"))
+    splits["train"] += draw(shared, n_extra, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"extra-{seed}"),
+                            extra=True)
     return splits
 
 
@@ -428,10 +487,13 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     out.mkdir(parents=True, exist_ok=True)
     _, unseen = split_pairs(seed)
     unseen_names = {(a.name, b.name) for a, b in unseen}
-    splits = {name: [(e, None) for e in examples] for name, examples in generate_splits(n_train, n_eval, seed, n_extra).items()}
+    ambiguous = ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading)
+    reserved = {example.question for example, _ in ambiguous}
+    splits = {name: [(e, None) for e in examples]
+              for name, examples in generate_splits(n_train, n_eval, seed, n_extra, reserved).items()}
     taken = {e.question for examples in splits.values() for e, _ in examples}
     splits["ambiguous"] = []
-    for example, reading in ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading):
+    for example, reading in ambiguous:
         if example.question not in taken:
             taken.add(example.question)
             splits["ambiguous"].append((example, reading))
