@@ -470,3 +470,54 @@ def test_trim_memory_runs_here():
     from unitlm.serve import trim_memory
 
     assert trim_memory() is (sys.platform == "linux")
+
+
+def test_jemalloc_is_preloaded_by_running_the_command_again(monkeypatch):
+    from unitlm import serve
+
+    calls = []
+    monkeypatch.setattr(serve, "jemalloc_loaded", lambda: False)
+    monkeypatch.setattr(serve.ctypes.util, "find_library", lambda name: "libjemalloc.so.2" if name == "jemalloc" else None)
+    monkeypatch.setattr(serve.os, "execve", lambda *args: calls.append(args))
+    monkeypatch.delenv("UNITLM_JEMALLOC_TRIED", raising=False)
+    monkeypatch.setenv("LD_PRELOAD", "libother.so")
+    serve.run_with_jemalloc(["--port", "9"], required=True)
+    (path, argv, env), = calls
+    assert argv == [path, "-m", "unitlm.serve", "--port", "9"]
+    assert env["LD_PRELOAD"] == "libother.so libjemalloc.so.2" and env["UNITLM_JEMALLOC_TRIED"] == "1"
+
+
+def test_without_jemalloc_the_service_says_so_or_refuses_when_asked_for_it(monkeypatch, capsys):
+    from unitlm import serve
+
+    monkeypatch.setattr(serve, "jemalloc_loaded", lambda: False)
+    monkeypatch.setattr(serve.ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(serve.os, "execve", lambda *args: pytest.fail("no library, no exec"))
+    serve.run_with_jemalloc([], required=False)
+    assert "using glibc's malloc" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="apt-get install libjemalloc2"):
+        serve.run_with_jemalloc([], required=True)
+    with pytest.raises(SystemExit):
+        serve.main(["--allocator", "jemalloc"])
+    assert "--allocator jemalloc" in capsys.readouterr().err
+
+
+def test_a_preload_that_did_not_take_is_not_tried_again(monkeypatch):
+    from unitlm import serve
+
+    monkeypatch.setattr(serve, "jemalloc_loaded", lambda: False)
+    monkeypatch.setattr(serve.ctypes.util, "find_library", lambda name: "libjemalloc.so.2")
+    monkeypatch.setattr(serve.os, "execve", lambda *args: pytest.fail("exec again"))
+    monkeypatch.setenv("UNITLM_JEMALLOC_TRIED", "1")
+    serve.run_with_jemalloc([], required=False)
+
+
+@pytest.mark.skipif(not __import__("ctypes.util").util.find_library("jemalloc"), reason="libjemalloc2 not installed")
+def test_the_started_service_runs_on_jemalloc(tiny_model_dir):
+    process, _ = start_server(*tiny_flags(tiny_model_dir), "--methods", "sft", "--allocator", "jemalloc")
+    try:
+        assert "libjemalloc" in Path(f"/proc/{process.pid}/maps").read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=WAIT)
+    assert process.returncode == 0
