@@ -255,16 +255,23 @@ class Example:
         return [self.question, self.answer, self.reasoning] if with_reasoning else [self.question, self.answer]
 
 
-def _typo(rng: random.Random, text: str, protected: set[str]) -> str:
-    """One slip of the keyboard in a word that names no unit: two letters swapped or one dropped."""
+def _edit_a_word(rng: random.Random, text: str, protected: set[str], shortest: int, edit) -> str:
+    """`text` with `edit` applied to one of its words of `shortest` letters or more that names no unit."""
     words = text.split(" ")
-    candidates = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha() and w.lower() not in protected]
+    candidates = [i for i, w in enumerate(words) if len(w) >= shortest and w.isalpha() and w.lower() not in protected]
     if not candidates:
         return text
     i = rng.choice(candidates)
-    word, k = words[i], rng.randrange(1, len(words[i]) - 2)
-    words[i] = word[:k] + word[k + 1] + word[k] + word[k + 2:] if rng.random() < 0.5 else word[:k] + word[k + 1:]
+    words[i] = edit(words[i])
     return " ".join(words)
+
+
+def _typo(rng: random.Random, text: str, protected: set[str]) -> str:
+    """One slip of the keyboard in a word that names no unit: two letters swapped or one dropped."""
+    def edit(word):
+        k = rng.randrange(1, len(word) - 2)
+        return word[:k] + word[k + 1] + word[k] + word[k + 2:] if rng.random() < 0.5 else word[:k] + word[k + 1:]
+    return _edit_a_word(rng, text, protected, 5, edit)
 
 
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
@@ -276,17 +283,12 @@ def _slip(rng: random.Random, text: str, protected: set[str]) -> str:
 
     Other kinds than `_typo`'s, so the written split still asks for slips the model never saw.
     """
-    words = text.split(" ")
-    candidates = [i for i, w in enumerate(words) if len(w) > 3 and w.isalpha() and w.lower() not in protected]
-    if not candidates:
-        return text
-    i = rng.choice(candidates)
-    word, k = words[i], rng.randrange(1, len(words[i]))
-    if rng.random() < 0.5 or word[k].lower() not in _NEIGHBOURS:
-        words[i] = word[:k] + word[k] + word[k:]
-    else:
-        words[i] = word[:k] + rng.choice(_NEIGHBOURS[word[k].lower()]) + word[k + 1:]
-    return " ".join(words)
+    def edit(word):
+        k = rng.randrange(1, len(word))
+        if rng.random() < 0.5 or word[k].lower() not in _NEIGHBOURS:
+            return word[:k] + word[k] + word[k:]
+        return word[:k] + rng.choice(_NEIGHBOURS[word[k].lower()]) + word[k + 1:]
+    return _edit_a_word(rng, text, protected, 4, edit)
 
 
 def _unit_words(*units: Unit) -> set[str]:
@@ -361,14 +363,14 @@ def is_hard(unit: Unit) -> bool:
 class PairSampler:
     """Category by CATEGORY_WEIGHT, then a pair by `pair_weight`, or uniformly for UNIFORM_SHARE of draws."""
 
-    def __init__(self, pairs, hard_boost: float = 1.0):
+    def __init__(self, pairs, hard_boost: int = 1):
         self.by_category: dict[str, list] = {}
         for pair in pairs:
             self.by_category.setdefault(pair[0].category, []).append(pair)
         self.categories = sorted(self.by_category)
         self.category_weights = [CATEGORY_WEIGHT[c] for c in self.categories]
-        self.pair_weights = {c: [pair_weight(*p) * (hard_boost if hard_boost != 1 and any(map(is_hard, p)) else 1)
-                                 for p in ps] for c, ps in self.by_category.items()}
+        self.pair_weights = {c: [pair_weight(*p) * (hard_boost if any(map(is_hard, p)) else 1) for p in ps]
+                             for c, ps in self.by_category.items()}
 
     def __call__(self, rng: random.Random):
         category = rng.choices(self.categories, self.category_weights)[0]
@@ -443,19 +445,16 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
     cycle = {"train": 0}
 
     def draw(pairs, count, templates, written=False, words=None, rng=rng, extra=False):
-        sampler = PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1.0)
+        sampler = PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1)
         out = []
         while len(out) < count:
             source, target = sampler(rng)
             template = templates[cycle["train"] % len(templates)]
             cycle["train"] += 1
-            if extra:
-                example = make_example(rng, source, target, template, words=words, context=EXTRA_CONTEXT,
-                                       slips=EXTRA_SLIPS)
-                if example.question in reserved:
-                    continue
-            else:
-                example = make_example(rng, source, target, template, written, words)
+            example = make_example(rng, source, target, template, written, words,
+                                   context=EXTRA_CONTEXT if extra else None, slips=EXTRA_SLIPS if extra else 0.0)
+            if extra and example.question in reserved:
+                continue
             if example.question not in seen_texts and _plausible(example):
                 seen_texts.add(example.question)
                 out.append(example)
