@@ -26,10 +26,69 @@ def test_backend_name_comes_from_the_model_then_the_environment(tiny_llm, monkey
         engine.backend_name(tiny_llm)
 
 
-def test_auto_keeps_bf16_and_gpus_on_torch():
-    assert engine.choose("cpu", torch.float32) == engine.AUTO_FP32
-    assert engine.choose("cpu", torch.bfloat16) == "torch"
-    assert engine.choose("cuda", torch.float32) == "torch"
+def test_auto_keeps_bf16_and_gpus_on_torch_and_fp32_cpus_per_model_kind(tiny_llm, monkeypatch):
+    assert engine.choose("cpu", torch.float32, "SFTModel") == engine.AUTO_FP32["SFTModel"] == "int8"
+    assert engine.choose("cpu", torch.float32, "RFTModel") == engine.choose("cpu", torch.float32) == "torch"
+    assert engine.choose("cpu", torch.bfloat16, "SFTModel") == "torch"
+    assert engine.choose("cuda", torch.float32, "SFTModel") == "torch"
+    monkeypatch.delenv("UNITLM_BACKEND", raising=False)
+    assert engine.resolve(tiny_llm) == "torch"  # a BaseLLM
+    monkeypatch.setattr(engine, "AUTO_FP32", {"BaseLLM": "int8"})
+    assert engine.resolve(tiny_llm) == "int8"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """Calibration ranges and engine files go to a cache of this test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def _decoder_linears(model):
+    return {name for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and module is not model.get_output_embeddings()}
+
+
+def test_calibration_records_every_decoder_linear_once_and_caches_it(tiny_llm, monkeypatch):
+    ranges = engine.calibrate(tiny_llm, QUESTIONS[:2])
+    assert set(ranges) == _decoder_linears(tiny_llm.model)
+    assert all(r.shape == (m.in_features,) and bool((r > 0).all()) and bool(r.isfinite().all())
+               for name, m in tiny_llm.model.named_modules() if (r := ranges.get(name)) is not None)
+    assert not any(m._forward_pre_hooks for m in tiny_llm.model.modules())  # hooks taken off
+    monkeypatch.setattr(tiny_llm, "batched_generate", lambda *a, **k: pytest.fail("not read from the cache"))
+    again = engine.calibrate(tiny_llm, QUESTIONS[:2])
+    assert all(torch.equal(ranges[k], again[k]) for k in ranges)
+
+
+def _with_outliers(model, channel=5, scale=60.0):
+    """The same function, but the inputs of every q/k/v and gate/up hold one channel `scale` times larger."""
+    import copy
+
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            for norm, linears in ((layer.input_layernorm, (layer.self_attn.q_proj, layer.self_attn.k_proj,
+                                                           layer.self_attn.v_proj)),
+                                  (layer.post_attention_layernorm, (layer.mlp.gate_proj, layer.mlp.up_proj))):
+                norm.weight[channel] *= scale
+                for linear in linears:
+                    linear.weight[:, channel] /= scale
+    return model
+
+
+def test_smoothing_keeps_the_function_and_saves_int8_from_outliers(tiny_llm):
+    inputs = tiny_llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True,
+                                padding_side="left")
+    tiny_llm.model = _with_outliers(tiny_llm.model)
+    before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}
+    smoothed = engine.smooth(tiny_llm.model, engine.calibrate(tiny_llm))
+    assert all(torch.equal(before[k], v) for k, v in tiny_llm.model.state_dict().items())
+    assert not torch.equal(smoothed.model.layers[0].input_layernorm.weight, tiny_llm.model.model.layers[0].input_layernorm.weight)
+    with torch.inference_mode():
+        reference = tiny_llm.model(**inputs).logits[:, -1]
+        assert torch.allclose(smoothed(**inputs).logits[:, -1], reference, atol=1e-4, rtol=1e-4)
+        plain = (engine.quantize_int8(tiny_llm.model)(**inputs).logits[:, -1] - reference).abs().max()
+        smooth = (engine.quantize_int8(smoothed)(**inputs).logits[:, -1] - reference).abs().max()
+    assert smooth < plain / 2, (float(smooth), float(plain))
 
 
 def test_int8_copy_quantizes_every_linear_and_leaves_the_model(tiny_llm):
@@ -50,12 +109,12 @@ def test_int8_greedy_decoding_is_close_to_fp32(tiny_llm):
     """int8 logits stay near fp32 ones, and answer() runs on the int8 copy, restricted vocabulary and all."""
     inputs = tiny_llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True, padding_side="left")
     tiny_llm.backend = "int8"
+    tiny_llm.answer_characters = "0123456789.*/+-()e"
     quantized = engine.torch_model(tiny_llm)
     with torch.inference_mode():
         ours = quantized(**inputs).logits[:, -1]
         reference = tiny_llm.model(**inputs).logits[:, -1]
     assert (ours - reference).abs().max() < 0.05 * reference.abs().max()
-    tiny_llm.answer_characters = "0123456789.*/+-()e"
     calls, forward = [], quantized.forward
     quantized.forward = lambda *args, **kwargs: calls.append(1) or forward(*args, **kwargs)
     answers = tiny_llm.answer(*QUESTIONS)

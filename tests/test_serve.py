@@ -17,6 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from unitlm.base_llm import MAX_QUESTION_CHARS, parse_answer
+from unitlm import serve
+from unitlm.data import Dataset
 from unitlm.serve import ServeConfig, create_app, unit_phrase
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -232,10 +234,10 @@ def test_health_is_503_while_loading_then_200():
 
     def load(method):
         assert release.wait(WAIT)
-        loaded.append(method)
-        return Echo()
+        loaded.append(Echo())
+        return loaded[-1]
 
-    app = create_app(ServeConfig(methods="sft,rft", max_wait_ms=0), load=load)
+    app = create_app(ServeConfig(methods="sft,rft", max_wait_ms=0, warm_up=5), load=load)
     with TestClient(app) as client:
         health = client.get("/health")
         assert health.status_code == 503
@@ -246,7 +248,9 @@ def test_health_is_503_while_loading_then_200():
         release.set()
         until(lambda: client.get("/health").json()["models"] == {"sft": "ready", "rft": "ready"}, "both models")
         assert client.get("/health").status_code == 200
-        assert loaded == ["sft", "rft"]
+        # each model answered one warm-up batch of --warm-up questions before it served
+        warm_up = [serve.WARM_UP_QUESTION] + [e[0] for e in Dataset("valid").data[:4]]
+        assert [model.batches for model in loaded] == [[warm_up], [warm_up]]
         assert ask(client, "2 km?", method="rft").json()["answers"][0]["answer"] == 2
 
 

@@ -195,7 +195,9 @@ def _entrants(sft_path, rft_path, backends: list[str], cot_questions: int) -> tu
             add(f"cot answer() {backend}{' fp32' if backend == 'torch' else ''}", cot_fp32, backend, cot_questions)
         if bf16 and "torch" in backends:
             add("cot answer() torch bf16", cot.CoTModel(dtype=torch.bfloat16), "torch", cot_questions)
-    notes.append(f"answer() runs {engine.choose('cpu', default_dtype)} by default here "
+    kinds = ("SFTModel", "RFTModel", "CoTModel")
+    runs = ", ".join(f"{kind} {engine.choose('cpu', default_dtype, kind)}" for kind in kinds)
+    notes.append(f"answer() runs by default here: {runs} "
                  f"(models load in {str(default_dtype).removeprefix('torch.')})")
     entrants[ONE] = (lambda questions: generate_one_at_a_time(sft_fp32, questions),
                      {"backend": "transformers generate", "dtype": "float32"}, ONE_AT_A_TIME_QUESTIONS)

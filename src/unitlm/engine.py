@@ -4,16 +4,18 @@
     python -m unitlm.bench --questions 100                   # every backend side by side (bench.py)
 
 `auto` (the default) keeps the torch loop in the model's own dtype where that is bf16 or
-fp16 (a GPU, or a CPU with AVX512-BF16/AMX) and runs a float32 CPU model on `AUTO_FP32`:
-a backend replaces the torch loop there only once the bench shows it faster and within 1
-point of fp32 accuracy on all 1000 valid questions (docs/performance.md).
+fp16 (a GPU, or a CPU with AVX512-BF16/AMX) and runs a float32 CPU model on `AUTO_FP32`,
+per kind of model: a backend replaces the torch loop for a kind only once the bench shows
+it faster and within 1 point of fp32 accuracy on all 1000 valid questions, natively and as
+an AVX2-only processor (docs/performance.md).
 Only greedy decoding of one sequence per prompt (what `answer()` does) leaves the torch
 model: sampling (datagen, votes) and training always run the torch model in its own dtype,
 so a shipped recipe makes the same data and adapters whatever the backend.
 
 Every backend sees the merged model (adapter folded in), made on first use and kept per
-model object: an int8 copy (torch dynamic quantization of every Linear, output layer
-included), or an external engine's file written once into the cache, keyed by the weights.
+model object: an int8 copy (SmoothQuant, then torch dynamic quantization of every Linear,
+output layer included), or an external engine's file written once into the cache, keyed by
+the weights.
 Constrained decoding survives in all of them: a row's next token is the likeliest among
 the model's `_vocabulary` (SFT: the 137 answer tokens) when it has one.
 """
@@ -31,12 +33,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 BACKENDS = ("auto", "torch", "int8", "llama.cpp", "onnxruntime")
-AUTO_FP32 = "torch"  # what `auto` runs for a float32 model on a CPU: see docs/performance.md
+# What `auto` runs for a float32 model on a CPU, by model class (others: torch); see docs/performance.md.
+AUTO_FP32 = {"SFTModel": "int8"}
 LLAMA_CPP_SLOTS = 64  # sequences llama.cpp decodes at once; a finished one's slot takes the next prompt
 LLAMA_CPP_BATCH_TOKENS = 2048  # tokens per llama_decode call (prompts and one-token steps together)
 ORT_BATCH = 32  # onnxruntime-genai refuses larger batches
+SMOOTH_ALPHA = 0.5  # SmoothQuant migration strength: how much of each activation channel's range moves into weights
+CALIBRATION_QUESTIONS = 64  # train questions whose greedy answers give the activation ranges for SmoothQuant
 
 _RUNNERS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
 
@@ -55,19 +61,19 @@ def resolve(llm) -> str:
     if name != "auto":
         return name
     param = next(llm.model.parameters())
-    return choose(param.device.type, param.dtype)
+    return choose(param.device.type, param.dtype, type(llm).__name__)
 
 
-def choose(device_type: str, dtype: torch.dtype) -> str:
-    """What `auto` runs for a model of `dtype` on `device_type`."""
-    return AUTO_FP32 if device_type == "cpu" and dtype == torch.float32 else "torch"
+def choose(device_type: str, dtype: torch.dtype, kind: str = "") -> str:
+    """What `auto` runs for a model of class `kind` and `dtype` on `device_type`."""
+    return AUTO_FP32.get(kind, "torch") if device_type == "cpu" and dtype == torch.float32 else "torch"
 
 
 def _runner(llm, name: str):
     cache = _RUNNERS.setdefault(llm.model, {})
     if name not in cache:
         if name == "int8":
-            cache[name] = quantize_int8(llm.model)
+            cache[name] = quantize_int8(smooth(llm.model, calibrate(llm)))
         elif name == "llama.cpp":
             cache[name] = LlamaCppEngine(llm.model, llm.tokenizer)
         else:
@@ -94,7 +100,8 @@ def describe(llm) -> dict:
     name = resolve(llm)
     dtype = str(next(llm.model.parameters()).dtype).removeprefix("torch.")
     if name == "int8":
-        return {"backend": "torch int8", "dtype": "int8 weights, int8 activations (dynamic), fp32 rest",
+        return {"backend": "torch int8", "dtype": f"int8 weights (7-bit, per row), int8 activations (dynamic, per "
+                                                  f"tensor; SmoothQuant alpha {SMOOTH_ALPHA}), fp32 rest",
                 "kernels": f"torch.backends.quantized.engine={torch.backends.quantized.engine}"}
     if name == "llama.cpp":
         return {"backend": "llama.cpp", "dtype": "Q8_0 weights", "kernels": LlamaCppEngine.system_info()}
@@ -105,18 +112,103 @@ def describe(llm) -> dict:
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """An int8 copy of `model` for inference: every Linear (output layer too) with int8 weights
-    (a scale per output row) and activations quantized on the fly (torch dynamic quantization, fbgemm kernels). The
-    activation scale is one per input tensor, so a row's answer can depend on the rows batched
-    with it. The float model stays as it was, for sampling and training."""
+    """An int8 copy of `model` for inference: every Linear (output layer too) with int8 weights and
+    activations quantized on the fly (torch dynamic quantization, fbgemm kernels). The float model
+    stays as it was, for sampling and training.
+
+    Weights get a scale per output row and 7 bits (-64..63), activations one scale per input
+    tensor and all 8 bits: on AVX2 without VNNI the int8 dot product adds pairs of u8 x s8
+    products in 16 bits, which 255 x 64 x 2 never overflows. torch's default is the other way
+    round (8-bit weights, 7-bit activations), and activations are what lose precision: one
+    scale covers every row of the batch, so a row's answer can depend on the rows batched with it."""
     quantized = copy.deepcopy(model).float().eval()
     with warnings.catch_warnings():  # torch points eager quantization users to torchao; this API still runs fbgemm
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
-        from torch.ao.quantization import per_channel_dynamic_qconfig  # a scale per output row of each weight
+        from torch.ao.quantization import QConfig, observer
 
-        return torch.ao.quantization.quantize_dynamic(quantized, {torch.nn.Linear: per_channel_dynamic_qconfig},
-                                                      dtype=torch.qint8)
+        qconfig = QConfig(
+            activation=observer.PlaceholderObserver.with_args(dtype=torch.quint8, quant_min=0, quant_max=255,
+                                                              is_dynamic=True),
+            weight=observer.PerChannelMinMaxObserver.with_args(dtype=torch.qint8, quant_min=-64, quant_max=63,
+                                                               qscheme=torch.per_channel_symmetric))
+        quantized = torch.ao.quantization.quantize_dynamic(quantized, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+    for module in quantized.modules():
+        if isinstance(module, DynamicLinear):
+            module.__class__ = FullRangeLinear
+    return quantized
+
+
+class FullRangeLinear(DynamicLinear):
+    """torch's dynamic int8 Linear with activations over the full 8 bits (its own forward keeps 7)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params, reduce_range=False).to(x.dtype)
+
+
+def calibrate(llm, questions: list[str] | None = None) -> dict[str, torch.Tensor]:
+    """The largest |input| seen per channel by each Linear of the decoder (output layer aside), over
+    `llm`'s own greedy float answers to `questions` (default: the first CALIBRATION_QUESTIONS of
+    train). Cached on disk per weights, model class and questions: a CoT calibration takes a minute."""
+    from .data import Dataset
+
+    questions = questions or [entry[0] for entry in Dataset("train").data[:CALIBRATION_QUESTIONS]]
+    asked = hashlib.blake2b("\n".join(questions).encode(), digest_size=6).hexdigest()
+    path = _cache("smoothquant", llm.model) / f"{type(llm).__name__}-{asked}.pt"
+    if path.is_file():
+        return torch.load(path)
+    ranges: dict[str, torch.Tensor] = {}
+
+    def record(name):
+        def hook(_, args):
+            x = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(0).float().cpu()
+            ranges[name] = torch.maximum(ranges[name], x) if name in ranges else x
+        return hook
+
+    hooks = [module.register_forward_pre_hook(record(name)) for name, module in llm.model.named_modules()
+             if isinstance(module, torch.nn.Linear) and module is not llm.model.get_output_embeddings()]
+    before = llm.__dict__.get("backend")
+    llm.backend = "torch"  # the float model, whatever backend was asked for
+    try:
+        llm.batched_generate([llm.format_prompt(q) for q in questions])
+    finally:
+        llm.backend = before
+        for hook in hooks:
+            hook.remove()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(ranges, tmp)
+    os.replace(tmp, path)
+    return ranges
+
+
+def smooth(model: torch.nn.Module, ranges: dict[str, torch.Tensor], alpha: float = SMOOTH_ALPHA) -> torch.nn.Module:
+    """A float copy of a Llama `model` with activation outliers moved into the weights (SmoothQuant, Xiao et al.
+    2023): each input channel j of a Linear is divided by s_j = max|x_j|^alpha / max|W_j|^(1-alpha) and its
+    weight column multiplied by s_j, so the product is unchanged but one int8 scale per tensor fits the
+    activations. The division is folded into what makes the input: the RMSNorm weight before q/k/v and
+    gate/up, and the up_proj rows before down_proj (SmolLM2's largest outliers are down_proj inputs)."""
+    smoothed = copy.deepcopy(model).float().eval()
+    for i, layer in enumerate(smoothed.model.layers):
+        prefix, attention, mlp = f"model.layers.{i}.", layer.self_attn, layer.mlp
+
+        def factor(name, linears):
+            activation = ranges[prefix + name].clamp(min=1e-5)
+            weight = torch.stack([linear.weight.abs().amax(0) for linear in linears]).amax(0).clamp(min=1e-5)
+            return (activation.pow(alpha) / weight.pow(1 - alpha)).clamp(min=1e-5)
+
+        with torch.no_grad():
+            for norm, name, linears in (
+                    (layer.input_layernorm, "self_attn.q_proj", (attention.q_proj, attention.k_proj, attention.v_proj)),
+                    (layer.post_attention_layernorm, "mlp.gate_proj", (mlp.gate_proj, mlp.up_proj))):
+                s = factor(name, linears)
+                norm.weight /= s
+                for linear in linears:
+                    linear.weight *= s
+            s = factor("mlp.down_proj", [mlp.down_proj])
+            mlp.up_proj.weight /= s[:, None]
+            mlp.down_proj.weight *= s
+    return smoothed
 
 
 def weights_key(model: torch.nn.Module) -> str:

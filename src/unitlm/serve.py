@@ -107,6 +107,8 @@ class ServeConfig:
     max_queue: int = option(256, "most questions waiting; beyond it a request gets 503 with Retry-After",
                             at_least=1)
     max_questions_per_request: int = option(64, "most questions in one request", at_least=1)
+    warm_up: int = option(64, "valid-split questions each model answers in one batch before it serves: kernels, "
+                          "caches and the allocator reach their working size before the first request", at_least=1)
     onednn_cache: int = option(64, "oneDNN primitive cache entries (sets ONEDNN_PRIMITIVE_CACHE_CAPACITY, whose "
                                    "default 1024 keeps a kernel per matmul shape and grows memory for minutes)",
                                at_least=0)
@@ -129,6 +131,13 @@ class ServeConfig:
         if self.model not in names:
             raise ValueError(f"--model {self.model} is not among --methods {self.methods}")
         return [self.model] + [m for m in names if m != self.model]
+
+
+def warm_up_questions(count: int) -> list[str]:
+    """WARM_UP_QUESTION, then the first `count - 1` questions of the valid split."""
+    from .data import Dataset
+
+    return [WARM_UP_QUESTION] + [entry[0] for entry in Dataset("valid").data[: count - 1]]
 
 
 def load_method(method: str, config: ServeConfig):
@@ -399,8 +408,9 @@ def create_app(config: ServeConfig | None = None, models: dict | None = None,
             started = time.perf_counter()
             try:
                 model = load(method)
-                # The first generation builds caches (the SFT answer vocabulary); a user's first question should not.
-                model.batched_generate([model.format_prompt(WARM_UP_QUESTION)])
+                # The first generations build caches (the SFT answer vocabulary, an int8 copy, kernels, allocator
+                # arenas at batch size); a user's first questions should not.
+                model.batched_generate([model.format_prompt(q) for q in warm_up_questions(config.warm_up)])
                 batcher.models[method] = model
             except Exception as error:  # noqa: BLE001 - reported by /health and the log, not raised
                 state[method] = f"failed: {type(error).__name__}: {error}"
