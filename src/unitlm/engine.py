@@ -176,7 +176,7 @@ def calibrate(llm, questions: list[str] | None = None) -> dict[str, torch.Tensor
         for hook in hooks:
             hook.remove()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # processes calibrating at once never share one
     torch.save(ranges, tmp)
     os.replace(tmp, path)
     return ranges
