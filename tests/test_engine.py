@@ -91,6 +91,18 @@ def test_smoothing_keeps_the_function_and_saves_int8_from_outliers(tiny_llm):
     assert smooth < plain / 2, (float(smooth), float(plain))
 
 
+def test_auto_makes_the_int8_copy_for_large_batches_or_when_prepared(tiny_llm, monkeypatch):
+    monkeypatch.delenv("UNITLM_BACKEND", raising=False)
+    monkeypatch.setattr(engine, "AUTO_FP32", {"BaseLLM": "int8"})
+    assert engine.torch_model(tiny_llm, questions=engine.AUTO_INT8_QUESTIONS - 1) is tiny_llm.model
+    quantized = engine.torch_model(tiny_llm, questions=engine.AUTO_INT8_QUESTIONS)
+    assert quantized is not tiny_llm.model
+    assert engine.torch_model(tiny_llm, questions=1) is quantized  # once made, every batch runs it
+    other = type(tiny_llm)(tiny_llm.model.name_or_path, device="cpu", dtype=torch.float32)
+    engine.prepare(other)
+    assert engine.torch_model(other, questions=1) is not other.model
+
+
 def test_int8_copy_quantizes_every_linear_and_leaves_the_model(tiny_llm):
     tiny_llm.backend = "int8"
     before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}

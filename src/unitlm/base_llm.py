@@ -339,7 +339,7 @@ class BaseLLM:
         inputs = {key: value.repeat_interleave(n, dim=0).to(self.device) for key, value in inputs.items()}
         raw = self.raw_text
         tokens = decoding.decode(
-            engine.torch_model(self, n, temperature),  # the model, or its int8 copy (engine.py)
+            engine.torch_model(self, n, temperature, len(prompts)),  # the model, or its int8 copy (engine.py)
             inputs["input_ids"],
             inputs["attention_mask"],
             max_new_tokens=self.raw_new_tokens if raw else self.max_new_tokens,

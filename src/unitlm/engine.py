@@ -42,6 +42,8 @@ LLAMA_CPP_SLOTS = 64  # sequences llama.cpp decodes at once; a finished one's sl
 LLAMA_CPP_BATCH_TOKENS = 2048  # tokens per llama_decode call (prompts and one-token steps together)
 ORT_BATCH = 32  # onnxruntime-genai refuses larger batches
 SMOOTH_ALPHA = 0.5  # SmoothQuant migration strength: how much of each activation channel's range moves into weights
+# auto makes the int8 copy (SmoothQuant and quantization: about 10 s on 2 cores) for batches this large only
+AUTO_INT8_QUESTIONS = 256
 CALIBRATION_QUESTIONS = 64  # train questions whose greedy answers give the activation ranges for SmoothQuant
 
 _RUNNERS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
@@ -81,11 +83,21 @@ def _runner(llm, name: str):
     return cache[name]
 
 
-def torch_model(llm, n: int = 1, temperature: float = 0.0) -> torch.nn.Module:
-    """The torch module that runs this batch: `llm.model`, or its int8 copy for greedy single answers."""
+def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO_INT8_QUESTIONS) -> torch.nn.Module:
+    """The torch module that runs a batch of `questions`: `llm.model`, or its int8 copy for greedy
+    single answers. `auto` builds the copy only for a batch of AUTO_INT8_QUESTIONS or more (or
+    once `prepare` has): a few questions never repay the seconds the copy takes to make."""
     if n == 1 and temperature <= 0 and resolve(llm) == "int8":
-        return _runner(llm, "int8")
+        made = "int8" in _RUNNERS.get(llm.model, {})
+        if made or backend_name(llm) == "int8" or questions >= AUTO_INT8_QUESTIONS:
+            return _runner(llm, "int8")
     return llm.model
+
+
+def prepare(llm) -> None:
+    """Make what `auto` will run for `llm` now rather than on a later call (a service's warm-up)."""
+    if resolve(llm) == "int8":
+        _runner(llm, "int8")
 
 
 def external(llm, n: int = 1, temperature: float = 0.0):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
+from . import engine
 from .base_llm import MAX_QUESTION_CHARS
 from .options import add_flags, from_flags, option, validate
 
@@ -408,6 +409,8 @@ def create_app(config: ServeConfig | None = None, models: dict | None = None,
             started = time.perf_counter()
             try:
                 model = load(method)
+                if hasattr(model, "model"):  # a real model: make its int8 copy now where auto runs one
+                    engine.prepare(model)
                 # The first generations build caches (the SFT answer vocabulary, an int8 copy, kernels, allocator
                 # arenas at batch size); a user's first questions should not.
                 model.batched_generate([model.format_prompt(q) for q in warm_up_questions(config.warm_up)])
