@@ -75,7 +75,7 @@ def _runner(llm, name: str):
     cache = _RUNNERS.setdefault(llm.model, {})
     if name not in cache:
         if name == "int8":
-            cache[name] = quantize_int8(smooth(llm.model, calibrate(llm)))
+            cache[name] = quantize_int8(smooth(llm.model, calibrate(llm)), inplace=True)  # smooth made a copy
         elif name == "llama.cpp":
             cache[name] = LlamaCppEngine(llm.model, llm.tokenizer)
         else:
@@ -123,17 +123,17 @@ def describe(llm) -> dict:
     return {"backend": "torch", "dtype": dtype, "kernels": f"ATen {torch.backends.cpu.get_cpu_capability()}"}
 
 
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+def quantize_int8(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Module:
     """An int8 copy of `model` for inference: every Linear (output layer too) with int8 weights and
     activations quantized on the fly (torch dynamic quantization, fbgemm kernels). The float model
-    stays as it was, for sampling and training.
+    stays as it was, for sampling and training, unless `inplace` (a copy already made) says not to.
 
     Weights get a scale per output row and 7 bits (-64..63), activations one scale per input
     tensor and all 8 bits: on AVX2 without VNNI the int8 dot product adds pairs of u8 x s8
     products in 16 bits, which 255 x 64 x 2 never overflows. torch's default is the other way
     round (8-bit weights, 7-bit activations), and activations are what lose precision: one
     scale covers every row of the batch, so a row's answer can depend on the rows batched with it."""
-    quantized = copy.deepcopy(model).float().eval()
+    quantized = (model if inplace else copy.deepcopy(model)).float().eval()
     with warnings.catch_warnings():  # torch points eager quantization users to torchao; this API still runs fbgemm
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
@@ -144,7 +144,8 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
                                                               is_dynamic=True),
             weight=observer.PerChannelMinMaxObserver.with_args(dtype=torch.qint8, quant_min=-64, quant_max=63,
                                                                qscheme=torch.per_channel_symmetric))
-        quantized = torch.ao.quantization.quantize_dynamic(quantized, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+        quantized = torch.ao.quantization.quantize_dynamic(quantized, {torch.nn.Linear: qconfig}, dtype=torch.qint8,
+                                                           inplace=True)  # quantized is already a copy
     for module in quantized.modules():
         if isinstance(module, DynamicLinear):
             module.__class__ = FullRangeLinear

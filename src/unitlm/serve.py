@@ -411,8 +411,8 @@ def create_app(config: ServeConfig | None = None, models: dict | None = None,
                 model = load(method)
                 if hasattr(model, "model"):  # a real model: make its int8 copy now where auto runs one
                     engine.prepare(model)
-                # The first generations build caches (the SFT answer vocabulary, an int8 copy, kernels, allocator
-                # arenas at batch size); a user's first questions should not.
+                # The first generations build caches (the SFT answer vocabulary, kernels, allocator arenas at
+                # batch size); a user's first questions should not.
                 model.batched_generate([model.format_prompt(q) for q in warm_up_questions(config.warm_up)])
                 batcher.models[method] = model
             except Exception as error:  # noqa: BLE001 - reported by /health and the log, not raised
