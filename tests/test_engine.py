@@ -26,15 +26,38 @@ def test_backend_name_comes_from_the_model_then_the_environment(tiny_llm, monkey
         engine.backend_name(tiny_llm)
 
 
-def test_auto_keeps_bf16_and_gpus_on_torch_and_fp32_cpus_per_model_kind(tiny_llm, monkeypatch):
-    assert engine.choose("cpu", torch.float32, "SFTModel") == engine.AUTO_FP32["SFTModel"] == "int8"
-    assert engine.choose("cpu", torch.float32, "RFTModel") == engine.choose("cpu", torch.float32) == "torch"
-    assert engine.choose("cpu", torch.bfloat16, "SFTModel") == "torch"
-    assert engine.choose("cuda", torch.float32, "SFTModel") == "torch"
+def test_auto_runs_each_cpu_model_kind_on_its_table_entry_where_installed(tiny_llm, monkeypatch):
+    monkeypatch.setattr(engine, "installed", lambda name: True)
+    assert engine.choose("cpu", torch.float32, "SFTModel") == "int8"
+    assert engine.choose("cpu", torch.float32, "RFTModel") == engine.choose("cpu", torch.float32, "CoTModel") == "openvino"
+    for kind in ("SFTModel", "RFTModel", "CoTModel"):
+        assert engine.choose("cpu", torch.bfloat16, kind) == "openvino"
+    for kind in ("SFTModel", "RFTModel", "CoTModel"):
+        assert engine.choose("cuda", torch.bfloat16, kind) == engine.choose("cuda", torch.float32, kind) == "torch"
+    assert engine.choose("cpu", torch.float32, "BaseLLM") == "torch"  # raw text: only the torch loop runs it
+    monkeypatch.setattr(engine, "installed", lambda name: name != "openvino")  # an install without it
+    assert engine.choose("cpu", torch.float32, "CoTModel") == engine.choose("cpu", torch.bfloat16, "SFTModel") == "torch"
+    assert engine.choose("cpu", torch.float32, "SFTModel") == "int8"
     monkeypatch.delenv("UNITLM_BACKEND", raising=False)
     assert engine.resolve(tiny_llm) == "torch"  # a BaseLLM
-    monkeypatch.setattr(engine, "AUTO_FP32", {"BaseLLM": "int8"})
+    monkeypatch.setattr(engine, "AUTO_CPU", {("BaseLLM", torch.float32): "int8"})
     assert engine.resolve(tiny_llm) == "int8"
+
+
+def test_auto_starts_openvino_for_large_batches_or_once_it_runs(tiny_llm, monkeypatch):
+    from unitlm.rft import RFTModel
+
+    monkeypatch.delenv("UNITLM_BACKEND", raising=False)
+    monkeypatch.setattr(engine, "installed", lambda name: True)
+    made = []
+    monkeypatch.setattr(engine, "OpenVinoEngine", lambda model, tokenizer: made.append(model) or "engine")
+    llm = RFTModel.__new__(RFTModel)
+    llm.model, llm.tokenizer, llm.backend = tiny_llm.model, tiny_llm.tokenizer, None
+    assert engine.resolve(llm) == "openvino"
+    assert engine.external(llm, questions=engine.AUTO_ENGINE_QUESTIONS - 1) is None and not made
+    assert engine.external(llm, questions=engine.AUTO_ENGINE_QUESTIONS) == "engine"
+    assert engine.external(llm, questions=1) == "engine" and made == [tiny_llm.model]  # made once, then kept
+    assert engine.external(llm, n=2, questions=500) is None  # sampling several answers stays on torch
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +116,7 @@ def test_smoothing_keeps_the_function_and_saves_int8_from_outliers(tiny_llm):
 
 def test_auto_makes_the_int8_copy_for_large_batches_or_when_prepared(tiny_llm, monkeypatch):
     monkeypatch.delenv("UNITLM_BACKEND", raising=False)
-    monkeypatch.setattr(engine, "AUTO_FP32", {"BaseLLM": "int8"})
+    monkeypatch.setattr(engine, "AUTO_CPU", {("BaseLLM", torch.float32): "int8"})
     assert engine.torch_model(tiny_llm, questions=engine.AUTO_INT8_QUESTIONS - 1) is tiny_llm.model
     quantized = engine.torch_model(tiny_llm, questions=engine.AUTO_INT8_QUESTIONS)
     assert quantized is not tiny_llm.model
@@ -177,6 +200,46 @@ def test_llama_cpp_decodes_the_tokens_torch_decodes(tiny_llm, tmp_path, monkeypa
         expected = decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 8, {7},
                                    lambda row: len(row) >= 6, vocabulary=vocabulary)
         assert runner.decode(encoded, 8, {7}, lambda row: len(row) >= 6, vocabulary) == expected
+
+
+needs_openvino = pytest.mark.skipif(importlib.util.find_spec("openvino_genai") is None,
+                                    reason="openvino-genai not installed")
+
+
+@needs_openvino
+def test_openvino_decodes_the_tokens_torch_decodes(tiny_llm, tmp_path, monkeypatch):
+    """OpenVINO (F16 GGUF, f32 arithmetic) gives the greedy tokens torch gives with the same F16 weights; a
+    row that leaves the vocabulary is decoded again by torch with it, and a row that stays in it is not."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    torch.manual_seed(0)
+    with torch.no_grad():  # larger random weights, so greedy rows differ; rounded to fp16 (OpenVINO reads no F32 GGUF)
+        for parameter in tiny_llm.model.parameters():
+            if parameter.ndim == 2:
+                parameter.normal_(0, 0.1)
+            parameter.copy_(parameter.half().float())
+    # no int8 activations (OpenVINO's dynamic quantization of int8/f16-weight layers on VNNI processors)
+    runner = engine.OpenVinoEngine(tiny_llm.model, tiny_llm.tokenizer, quantization="F16",
+                                   properties={"DYNAMIC_QUANTIZATION_GROUP_SIZE": 0})
+    encoded = [tiny_llm.tokenizer(format_example(q))["input_ids"] for q in QUESTIONS]
+    inputs = tiny_llm.tokenizer.pad({"input_ids": encoded}, padding_side="left", return_tensors="pt")
+
+    def torch_tokens(vocabulary):
+        return decoding.decode(tiny_llm.model, inputs["input_ids"], inputs["attention_mask"], 8, {7},
+                               lambda row: len(row) >= 6, vocabulary=vocabulary)
+
+    free = torch_tokens(None)
+    assert len({tuple(row) for row in free}) > 1  # rows that differ, so a mix-up of rows shows
+    assert runner.decode(encoded, 8, {7}, lambda row: len(row) >= 6) == free
+    redone = []
+    restricted = runner._restricted
+    monkeypatch.setattr(runner, "_restricted", lambda prompts, *rest: redone.append(len(prompts)) or restricted(prompts, *rest))
+    narrow = list(range(100, 400))  # the random model's greedy tokens leave it: torch redoes those rows
+    assert runner.decode(encoded, 8, {7}, lambda row: len(row) >= 6, narrow) == torch_tokens(narrow)
+    assert redone and redone[0] == sum(not set(row) <= set(narrow) for row in free)
+    redone.clear()
+    used = sorted({token for row in free for token in row} | set(narrow))  # every greedy token allowed: no redo
+    assert runner.decode(encoded, 8, {7}, lambda row: len(row) >= 6, used) == free
+    assert not redone
 
 
 needs_ort = pytest.mark.skipif(importlib.util.find_spec("onnxruntime_genai") is None,

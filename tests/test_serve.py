@@ -489,6 +489,7 @@ def test_jemalloc_is_preloaded_by_running_the_command_again(monkeypatch):
     (path, argv, env), = calls
     assert argv == [path, "-m", "unitlm.serve", "--port", "9"]
     assert env["LD_PRELOAD"] == "libother.so libjemalloc.so.2" and env["UNITLM_JEMALLOC_TRIED"] == "1"
+    assert env["TBB_ENABLE_SANITIZERS"] == "1"  # else OpenVINO's oneTBB aborts under jemalloc
 
 
 def test_without_jemalloc_the_service_says_so_or_refuses_when_asked_for_it(monkeypatch, capsys):

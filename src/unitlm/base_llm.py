@@ -314,21 +314,21 @@ class BaseLLM:
         if seed is not None:
             torch.manual_seed(seed)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        per_batch = max(1, self.micro_batch // n)
+        external = engine.external(self, n, temperature, len(prompts))  # OpenVINO, llama.cpp or onnxruntime
+        per_batch = max(1, (engine.EXTERNAL_BATCH if external else self.micro_batch) // n)
         outputs: list[list[str]] = [[] for _ in prompts]
         batches = [order[i : i + per_batch] for i in range(0, len(order), per_batch)]
         for batch in tqdm(batches, desc="generate", disable=not progress, leave=False):
-            texts = self._generate_batch([prompts[i] for i in batch], n, temperature)
+            texts = self._generate_batch([prompts[i] for i in batch], n, temperature, external)
             for row, index in enumerate(batch):
                 outputs[index] = texts[row * n : (row + 1) * n]
         if num_return_sequences is None:
             return [texts[0] for texts in outputs]
         return outputs
 
-    def _generate_batch(self, prompts: list[str], n: int, temperature: float) -> list[str]:
+    def _generate_batch(self, prompts: list[str], n: int, temperature: float, external=None) -> list[str]:
         encoded = [self.tokenizer(p)["input_ids"] for p in prompts]
-        external = engine.external(self, n, temperature)  # llama.cpp or onnxruntime, greedy answers only
-        if external is not None:
+        if external is not None:  # an engine outside torch, greedy answers only
             tokens = external.decode(encoded, self.max_new_tokens, self._stop_ids(),
                                      lambda row: closes_answer(self.tokenizer, row), self._vocabulary)
             return [complete_close(text) for text in self.tokenizer.batch_decode(tokens, skip_special_tokens=True)]

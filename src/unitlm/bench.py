@@ -6,7 +6,7 @@ transformers baselines run in the same process, SFT training throughput, peak me
     python -m unitlm.bench --sft-path runs/small/sft_model --rft-path runs/small/rft_model
     python -m unitlm.bench --isa avx2 --questions 100         # as a processor without AVX512 or bf16
 
-Each row names its backend (torch fp32/bf16, torch int8, llama.cpp, onnxruntime-genai) and
+Each row names its backend (torch fp32/bf16, torch int8, OpenVINO GenAI fp32/bf16, llama.cpp, onnxruntime-genai) and
 dtype; the JSON names the processor and the instruction set each library ran.
 
 Throughput ratios are against baseline (b), plain batched fp32 `generate`, timed in the
@@ -14,6 +14,7 @@ same process on the same questions: they hold on a noisy machine, absolute figur
 """
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -140,11 +141,15 @@ ONE = "(a) generate 1 at a time, fp32, 32 tok"
 BATCHED = "(b) batched generate, fp32, b64, 16 tok"
 
 
+BF16_BACKENDS = ("torch", "openvino")  # backends that run a bf16 model in bf16 (rows for both dtypes)
+
+
 def available_backends() -> list[str]:
     """The inference backends this install can run: torch always, the external engines when installed."""
-    import importlib.util
 
     names = ["torch", "int8"]
+    if importlib.util.find_spec("openvino_genai"):
+        names.append("openvino")
     if importlib.util.find_spec("llama_cpp"):
         names.append("llama.cpp")
     if importlib.util.find_spec("onnxruntime_genai"):
@@ -184,17 +189,23 @@ def _entrants(sft_path, rft_path, backends: list[str], cot_questions: int) -> tu
         if fp32 is None:
             continue
         for backend in backends:
-            add(f"{stage} answer() {backend}{' fp32' if backend == 'torch' else ''}", fp32, backend)
-        if bf16 and "torch" in backends:
-            add(f"{stage} answer() torch bf16", loader(sft_path if stage == "sft" else rft_path, torch.bfloat16), "torch")
+            add(f"{stage} answer() {backend}{' fp32' if backend in BF16_BACKENDS else ''}", fp32, backend)
+        if bf16 and set(backends) & set(BF16_BACKENDS):
+            model = loader(sft_path if stage == "sft" else rft_path, torch.bfloat16)
+            for backend in BF16_BACKENDS:
+                if backend in backends:
+                    add(f"{stage} answer() {backend} bf16", model, backend)
     if not bf16:
         notes.append("no torch bf16 rows: the processor has no AVX512-BF16/AMX (or UNITLM_CPU_DTYPE=fp32)")
     if cot_questions:
         cot_fp32 = cot.CoTModel(dtype=torch.float32)
         for backend in backends:
-            add(f"cot answer() {backend}{' fp32' if backend == 'torch' else ''}", cot_fp32, backend, cot_questions)
-        if bf16 and "torch" in backends:
-            add("cot answer() torch bf16", cot.CoTModel(dtype=torch.bfloat16), "torch", cot_questions)
+            add(f"cot answer() {backend}{' fp32' if backend in BF16_BACKENDS else ''}", cot_fp32, backend, cot_questions)
+        if bf16 and set(backends) & set(BF16_BACKENDS):
+            cot_bf16 = cot.CoTModel(dtype=torch.bfloat16)
+            for backend in BF16_BACKENDS:
+                if backend in backends:
+                    add(f"cot answer() {backend} bf16", cot_bf16, backend, cot_questions)
     kinds = ("SFTModel", "RFTModel", "CoTModel")
     runs = ", ".join(f"{kind} {engine.choose('cpu', default_dtype, kind)}" for kind in kinds)
     notes.append(f"answer() runs by default here: {runs} "
@@ -286,7 +297,8 @@ def peak_memory_mib() -> float:
 AVX2_ENV = {  # each library that picks kernels by the processor's instruction set, capped at AVX2
     "ATEN_CPU_CAPABILITY": "avx2",  # torch's own vectorized kernels
     "MKL_ENABLE_INSTRUCTIONS": "AVX2",  # fp32 GEMMs (MKL sgemm)
-    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN (bf16/int8 paths, convolutions)
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN (bf16/int8 paths, convolutions), and OpenVINO's copy of it
+    "OV_CPU_MAX_ISA": "AVX2",  # OpenVINO's own kernels (honoured from its release builds that read it)
     "DNNL_MAX_CPU_ISA": "AVX2",  # the same, its older name
     "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",  # int8 dynamic Linear (fbgemm)
     "UNITLM_CPU_DTYPE": "fp32",  # no bf16 on such a processor: unitlm picks fp32 there
@@ -304,6 +316,21 @@ _ISA_PROBE = (
     "q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(256, 256)), {torch.nn.Linear})\n"
     "q(a)\n"
     "print('capability', torch.backends.cpu.get_cpu_capability())\n"
+)
+# OpenVINO's fully connected layer with int8 weights (as the Q8_0 model's): its kernel name carries the ISA.
+_OPENVINO_PROBE = (
+    "import numpy as np, openvino as ov\n"
+    "import openvino.opset13 as ops\n"
+    "x = ops.parameter([-1, 256], np.float32)\n"
+    "w = ops.convert(ops.constant(np.random.randint(-127, 127, (256, 256)).astype(np.int8)), np.float32)\n"
+    "w = ops.multiply(w, ops.constant(np.full((256, 1), 0.01, np.float32)))\n"
+    "compiled = ov.Core().compile_model(ov.Model([ops.matmul(x, w, False, True)], [x]), 'CPU',\n"
+    "                                   {'INFERENCE_PRECISION_HINT': 'f32'})\n"
+    "request = compiled.create_infer_request()\n"
+    "request.infer(np.ones((4, 256), np.float32))\n"
+    "kinds = {op.get_rt_info()['layerType'].astype(str): op.get_rt_info()['primitiveType'].astype(str)\n"
+    "         for op in request.get_compiled_model().get_runtime_model().get_ordered_ops()}\n"
+    "print('OpenVINO', ov.get_version(), 'int8-weight FullyConnected:', kinds.get('FullyConnected'))\n"
 )
 
 
@@ -333,6 +360,10 @@ def isa_in_effect() -> dict:
     onednn_isa = next((l for l in lines if "isa:" in l), None)
     onednn_exec = next((l for l in lines if ",exec," in l), None)
     capability = next((l.split()[1] for l in lines if l.startswith("capability ")), None)
+    openvino = None
+    if importlib.util.find_spec("openvino"):
+        probe = subprocess.run([sys.executable, "-c", _OPENVINO_PROBE], capture_output=True, text=True, check=False)
+        openvino = next((l for l in probe.stdout.splitlines() if l.startswith("OpenVINO")), probe.stderr[-300:])
     return {
         "requested": os.environ.get(ISA_MARK, "native"),
         "aten_capability": capability,
@@ -340,6 +371,7 @@ def isa_in_effect() -> dict:
         "mkl_sgemm_call": sgemm,
         "onednn": onednn_isa,
         "onednn_kernel": onednn_exec,
+        "openvino": openvino,
         "fbgemm": f"FBGEMM_ENABLE_INSTRUCTIONS={os.environ.get('FBGEMM_ENABLE_INSTRUCTIONS', '(unset: best available)')} "
                   "(fbgemm has no verbose mode)",
         "env": {key: os.environ[key] for key in AVX2_ENV if key in os.environ},
@@ -365,7 +397,7 @@ def table(results: dict) -> str:
     lines = [f"processor {results['processor']['model_name']} ({' '.join(results['processor']['flags'])}), "
              f"run as {isa['requested']}: ATen {isa['aten_capability']}; "
              f"{results['threads']} torch threads, torch {results['torch']}",
-             f"  MKL: {isa['mkl']}", f"  oneDNN: {isa['onednn']}", "",
+             f"  MKL: {isa['mkl']}", f"  oneDNN: {isa['onednn']}", f"  {isa.get('openvino') or 'OpenVINO: not installed'}", "",
              f"{'answer throughput':<36}{'backend':>19}{'n':>6}{'q/s':>9}{'x (b)':>8}{'acc':>7}{'ans':>7}{'cpu':>6}"]
     for name, row in answer["rows"].items():
         lines.append(f"{name:<36}{row['backend']:>19}{row['questions']:>6}{row['questions_per_second']:>9.2f}"
@@ -409,7 +441,7 @@ def main(argv=None):
     parser.add_argument("--cot-questions", type=int, default=100,
                         help="of those, how many CoT answers (0: no CoT rows; default: 100)")
     parser.add_argument("--backends", default=None,
-                        help="comma-separated, of torch,int8,llama.cpp,onnxruntime (default: all installed)")
+                        help="comma-separated, of torch,int8,openvino,llama.cpp,onnxruntime (default: all installed)")
     parser.add_argument("--isa", choices=["native", "avx2"], default="native",
                         help="avx2: run as a processor without AVX512/bf16 (caps torch, MKL, oneDNN, fbgemm; fp32)")
     parser.add_argument("--skip-train", action="store_true", help="skip the training-throughput run")

@@ -1,13 +1,15 @@
-"""Inference backends behind `BaseLLM.answer()`: the torch loop, int8 torch, llama.cpp, ONNX Runtime GenAI.
+"""Inference backends behind `BaseLLM.answer()`: the torch loop, int8 torch, OpenVINO GenAI, llama.cpp,
+ONNX Runtime GenAI.
 
     UNITLM_BACKEND=int8 python -m unitlm.sft test           # one backend for every model of the process
     python -m unitlm.bench --questions 100                   # every backend side by side (bench.py)
 
-`auto` (the default) keeps the torch loop in the model's own dtype where that is bf16 or
-fp16 (a GPU, or a CPU with AVX512-BF16/AMX) and runs a float32 CPU model on `AUTO_FP32`,
-per kind of model: a backend replaces the torch loop for a kind only once the bench shows
-it faster and within 1 point of fp32 accuracy on all 1000 valid questions, natively and as
-an AVX2-only processor (docs/performance.md).
+`auto` (the default) runs a CPU model on `AUTO_CPU`, by kind of model and dtype: OpenVINO
+GenAI (a dependency of unitlm) or int8 torch where they won, else the torch loop; a GPU model
+on the torch loop. A backend replaces the torch loop only once the bench shows it faster and
+within 1 point of fp32 accuracy on all 1000 valid questions, natively and as an AVX2-only
+processor (docs/performance.md). auto starts OpenVINO for batches of AUTO_ENGINE_QUESTIONS
+or more, the int8 copy for AUTO_INT8_QUESTIONS or more, or either once `prepare`d.
 Only greedy decoding of one sequence per prompt (what `answer()` does) leaves the torch
 model: sampling (datagen, votes) and training always run the torch model in its own dtype,
 so a shipped recipe makes the same data and adapters whatever the backend.
@@ -35,12 +37,29 @@ import numpy as np
 import torch
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
-BACKENDS = ("auto", "torch", "int8", "llama.cpp", "onnxruntime")
-# What `auto` runs for a float32 model on a CPU, by model class (others: torch); see docs/performance.md.
-AUTO_FP32 = {"SFTModel": "int8"}
+BACKENDS = ("auto", "torch", "int8", "openvino", "llama.cpp", "onnxruntime")
+EXTERNAL = ("openvino", "llama.cpp", "onnxruntime")  # engines outside torch: their `decode` takes token lists
+# What `auto` runs on a CPU, by model class and dtype, where that backend is installed (others: the torch
+# loop): the fastest in bench runs natively and as an AVX2-only processor, within 1 point of fp32 torch's
+# accuracy on all 1000 valid questions (docs/performance.md).
+AUTO_CPU = {
+    ("SFTModel", torch.float32): "int8",
+    ("RFTModel", torch.float32): "openvino",
+    ("CoTModel", torch.float32): "openvino",
+    ("SFTModel", torch.bfloat16): "openvino",
+    ("RFTModel", torch.bfloat16): "openvino",
+    ("CoTModel", torch.bfloat16): "openvino",
+}
+# auto starts OpenVINO (about 5 s: the GGUF written once per weights, then compiled) for batches this large only,
+# or once it runs for the model; a grader's 100 CoT questions repay it, a one-question `unitlm ask` would not
+AUTO_ENGINE_QUESTIONS = 64
+EXTERNAL_BATCH = 256  # prompts per call of an external engine, which batches them itself
 LLAMA_CPP_SLOTS = 64  # sequences llama.cpp decodes at once; a finished one's slot takes the next prompt
 LLAMA_CPP_BATCH_TOKENS = 2048  # tokens per llama_decode call (prompts and one-token steps together)
 ORT_BATCH = 32  # onnxruntime-genai refuses larger batches
+OPENVINO_CACHE_GB = 2  # key/value cache OpenVINO's scheduler holds (more sequences than fit wait their turn)
+OPENVINO_SEQUENCES = 256  # sequences one OpenVINO scheduler step may hold
+OPENVINO_STEP_TOKENS = 4096  # prompt and decode tokens one OpenVINO step may take
 SMOOTH_ALPHA = 0.5  # SmoothQuant migration strength: how much of each activation channel's range moves into weights
 # auto makes the int8 copy (SmoothQuant and quantization: about 10 s on 2 cores) for batches this large only
 AUTO_INT8_QUESTIONS = 256
@@ -68,7 +87,16 @@ def resolve(llm) -> str:
 
 def choose(device_type: str, dtype: torch.dtype, kind: str = "") -> str:
     """What `auto` runs for a model of class `kind` and `dtype` on `device_type`."""
-    return AUTO_FP32.get(kind, "torch") if device_type == "cpu" and dtype == torch.float32 else "torch"
+    name = AUTO_CPU.get((kind, dtype), "torch") if device_type == "cpu" else "torch"
+    return name if installed(name) else "torch"
+
+
+def installed(name: str) -> bool:
+    """Whether the package that backend `name` needs can be imported here."""
+    import importlib.util
+
+    package = {"openvino": "openvino_genai", "llama.cpp": "llama_cpp", "onnxruntime": "onnxruntime_genai"}.get(name)
+    return package is None or importlib.util.find_spec(package) is not None
 
 
 def _runner(llm, name: str):
@@ -76,6 +104,8 @@ def _runner(llm, name: str):
     if name not in cache:
         if name == "int8":
             cache[name] = quantize_int8(smooth(llm.model, calibrate(llm)), inplace=True)  # smooth made a copy
+        elif name == "openvino":
+            cache[name] = OpenVinoEngine(llm.model, llm.tokenizer)
         elif name == "llama.cpp":
             cache[name] = LlamaCppEngine(llm.model, llm.tokenizer)
         else:
@@ -96,14 +126,18 @@ def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO
 
 def prepare(llm) -> None:
     """Make what `auto` will run for `llm` now rather than on a later call (a service's warm-up)."""
-    if resolve(llm) == "int8":
-        _runner(llm, "int8")
+    if resolve(llm) in ("int8", *EXTERNAL):
+        _runner(llm, resolve(llm))
 
 
-def external(llm, n: int = 1, temperature: float = 0.0):
-    """The external engine that runs this batch (its `decode` takes token lists), or None: torch runs it."""
-    if n == 1 and temperature <= 0 and not getattr(llm, "raw_text", False) and resolve(llm) in ("llama.cpp", "onnxruntime"):
-        return _runner(llm, resolve(llm))
+def external(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO_ENGINE_QUESTIONS):
+    """The external engine that runs a batch of `questions` (its `decode` takes token lists), or None: torch
+    runs it. `auto` starts one only for a batch of AUTO_ENGINE_QUESTIONS or more, or once it runs."""
+    name = resolve(llm)
+    if n != 1 or temperature > 0 or getattr(llm, "raw_text", False) or name not in EXTERNAL:
+        return None
+    if name in _RUNNERS.get(llm.model, {}) or backend_name(llm) == name or questions >= AUTO_ENGINE_QUESTIONS:
+        return _runner(llm, name)
     return None
 
 
@@ -115,6 +149,9 @@ def describe(llm) -> dict:
         return {"backend": "torch int8", "dtype": f"int8 weights (7-bit, per row), int8 activations (dynamic, per "
                                                   f"tensor; SmoothQuant alpha {SMOOTH_ALPHA}), fp32 rest",
                 "kernels": f"torch.backends.quantized.engine={torch.backends.quantized.engine}"}
+    if name == "openvino":
+        return {"backend": "openvino-genai", "dtype": f"Q8_0 weights (GGUF), {OpenVinoEngine.precision(llm.model)} "
+                                                      f"inference precision", "kernels": OpenVinoEngine.version()}
     if name == "llama.cpp":
         return {"backend": "llama.cpp", "dtype": "Q8_0 weights", "kernels": LlamaCppEngine.system_info()}
     if name == "onnxruntime":
@@ -273,7 +310,7 @@ def write_gguf(model: torch.nn.Module, target: Path, quantization: str = "Q8_0")
         "llama.rope.dimension_count": config.hidden_size // heads,
         "llama.attention.layer_norm_rms_epsilon": config.rms_norm_eps,
         "llama.rope.freq_base": (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0),
-        gguf.Keys.General.FILE_TYPE: {"Q8_0": 7, "F32": 0}.get(quantization, 7),
+        gguf.Keys.General.FILE_TYPE: {"Q8_0": 7, "F32": 0, "F16": 1}.get(quantization, 7),
     }
     for field in reader.fields.values():
         if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
@@ -313,18 +350,25 @@ class LlamaCppEngine:
 
     def __init__(self, model: torch.nn.Module, tokenizer, quantization: str = "Q8_0", threads: int | None = None):
         import llama_cpp
+        from llama_cpp._internals import LlamaContext, LlamaModel
+        from llama_cpp._logger import set_verbose
 
+        set_verbose(False)  # llama.cpp's own log lines: errors only (the Llama class does the same)
         self.lib = llama_cpp
         path = _cache("gguf", model) / f"model-{quantization}.gguf"
         if not path.is_file():
             write_gguf(model, path, quantization)
         self.tokenizer = tokenizer
-        self.llama = llama_cpp.Llama(
-            str(path), n_ctx=LLAMA_CPP_SLOTS * 512, n_batch=LLAMA_CPP_BATCH_TOKENS, n_ubatch=512,
-            n_seq_max=LLAMA_CPP_SLOTS, n_threads=threads or torch.get_num_threads(),
-            n_threads_batch=threads or torch.get_num_threads(), kv_unified=True, verbose=False)
-        self.ctx = self.llama.ctx
-        self.vocab_size = self.llama.n_vocab()
+        # llama-cpp-python's Llama class gives a context one sequence (n_seq_max is set for embeddings
+        # only), so the model and context are made with the C parameters directly.
+        self.model = LlamaModel(path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False)
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_ubatch = LLAMA_CPP_SLOTS * 512, LLAMA_CPP_BATCH_TOKENS, 512
+        params.n_seq_max, params.kv_unified = LLAMA_CPP_SLOTS, True
+        params.n_threads = params.n_threads_batch = threads or torch.get_num_threads()
+        self.context = LlamaContext(model=self.model, params=params, verbose=False)
+        self.ctx = self.context.ctx
+        self.vocab_size = self.model.n_vocab()
         self.batch = llama_cpp.llama_batch_init(LLAMA_CPP_BATCH_TOKENS, 0, 1)
 
     @staticmethod
@@ -386,6 +430,91 @@ class LlamaCppEngine:
         batch = getattr(self, "batch", None)
         if batch is not None:
             self.lib.llama_batch_free(batch)
+
+
+# --- OpenVINO GenAI -------------------------------------------------------------------------------
+
+
+class OpenVinoEngine:
+    """Greedy decoding through OpenVINO GenAI's continuous-batching pipeline, which reads the merged
+    model's GGUF (Q8_0, the file llama.cpp uses) itself: no export step, no Hugging Face tooling.
+
+    OpenVINO has no per-step logits hook, so the restricted vocabulary is checked afterwards: a row
+    whose every token lies in it took, at each step, the likeliest token that was also the likeliest
+    allowed one, which is what restricted decoding gives; a row that left it is decoded again by
+    torch with the restriction (rare: the SFT model answers within its vocabulary). Stopping on
+    every token outside the vocabulary instead made OpenVINO three times slower."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, quantization: str = "Q8_0", threads: int | None = None,
+                 properties: dict | None = None):
+        import openvino_genai
+
+        self.genai = openvino_genai
+        path = _cache("gguf", model) / f"model-{quantization}.gguf"
+        if not path.is_file():
+            write_gguf(model, path, quantization)
+        scheduler = openvino_genai.SchedulerConfig()
+        scheduler.cache_size = OPENVINO_CACHE_GB
+        scheduler.max_num_seqs = OPENVINO_SEQUENCES
+        scheduler.max_num_batched_tokens = OPENVINO_STEP_TOKENS
+        properties = {"INFERENCE_PRECISION_HINT": self.precision(model),
+                      "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(), **(properties or {})}
+        self.pipe = openvino_genai.ContinuousBatchingPipeline(str(path), scheduler, "CPU", properties)
+        self.tokenizer = tokenizer
+        self.model = weakref.ref(model)  # torch, for rows that leave the vocabulary; weak: the runner cache keys on it
+
+    @staticmethod
+    def precision(model: torch.nn.Module) -> str:
+        """OpenVINO's inference precision: the torch model's own (bf16 only where unitlm picked it)."""
+        return "bf16" if next(model.parameters()).dtype == torch.bfloat16 else "f32"
+
+    @staticmethod
+    def version() -> str:
+        try:
+            import openvino
+        except ImportError:
+            return "openvino not installed"
+        return f"OpenVINO {openvino.get_version()} CPU plugin"
+
+    def decode(self, encoded: list[list[int]], max_new_tokens: int, stop_ids: set[int],
+               finished: Callable[[list[int]], bool], vocabulary: list[int] | None = None) -> list[list[int]]:
+        """New tokens per prompt (token lists, no padding); a row ends as `decoding.decode`'s do."""
+        if max_new_tokens < 1 or not encoded:
+            return [[] for _ in encoded]
+        from openvino import Tensor
+
+        from .base_llm import ANSWER_CLOSE
+
+        config = self.genai.GenerationConfig()
+        config.max_new_tokens, config.do_sample = max_new_tokens, False
+        config.stop_strings, config.include_stop_str_in_output = {ANSWER_CLOSE[:2]}, True  # `finished` cuts exactly below
+        config.stop_token_ids = set(stop_ids)
+        results = self.pipe.generate([Tensor(np.asarray([row], dtype=np.int64)) for row in encoded],
+                                     [config] * len(encoded))
+        outputs = []
+        for result in results:
+            out = []
+            for token in list(result.m_generation_ids[0]):
+                out.append(token)
+                if token in stop_ids or finished(out):
+                    break
+            outputs.append(out)
+        allowed = None if vocabulary is None else set(vocabulary)
+        strays = [] if allowed is None else [i for i, out in enumerate(outputs) if not allowed.issuperset(out)]
+        if strays:
+            redone = self._restricted([encoded[i] for i in strays], max_new_tokens, stop_ids, finished, vocabulary)
+            for i, out in zip(strays, redone):
+                outputs[i] = out
+        return outputs
+
+    def _restricted(self, prompts, max_new_tokens, stop_ids, finished, vocabulary) -> list[list[int]]:
+        from . import decoding
+
+        model = self.model()
+        inputs = self.tokenizer.pad({"input_ids": prompts}, padding_side="left", return_tensors="pt")
+        with torch.inference_mode():
+            return decoding.decode(model, inputs["input_ids"], inputs["attention_mask"], max_new_tokens, stop_ids,
+                                   finished, vocabulary=vocabulary)
 
 
 # --- ONNX Runtime GenAI ----------------------------------------------------------------------------

@@ -256,9 +256,11 @@ async def soak(config: LoadTestConfig, clients: int, questions, limits) -> dict:
 
 def inprocess(config: LoadTestConfig, questions: list[tuple[str, float]]) -> tuple[dict, dict[str, float]]:
     """`answer()` in this process on the same questions, in blocks of `block`, timed after one warm-up block."""
+    from . import engine
     from .serve import ServeConfig, load_method
 
     model = load_method(config.method, ServeConfig())
+    engine.prepare(model)  # the backend the service runs, as `unitlm serve` prepares it
     texts = [q for q, _ in questions]
     model.answer(*texts[: config.block])
     answers: list[float] = []

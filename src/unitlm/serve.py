@@ -74,7 +74,9 @@ def run_with_jemalloc(argv: list[str], required: bool) -> None:
     glibc's malloc keeps what batches of ever-changing shapes free in its heaps, so the
     service's memory creeps up for minutes; jemalloc hands it back. It replaces malloc only
     when loaded before anything else, hence LD_PRELOAD and exec. The flag in the environment
-    stops a second try when the preload did not take.
+    stops a second try when the preload did not take. OpenVINO's oneTBB loads its hwloc binding
+    with RTLD_DEEPBIND, which then frees jemalloc's memory with glibc's free and aborts;
+    TBB_ENABLE_SANITIZERS=1 makes it load that library without (oneTBB issue #1636).
     """
     if jemalloc_loaded():
         return
@@ -86,7 +88,7 @@ def run_with_jemalloc(argv: list[str], required: bool) -> None:
               "whose memory grows for minutes under load", file=sys.stderr)
         return
     preload = " ".join(filter(None, [os.environ.get("LD_PRELOAD"), library]))
-    env = dict(os.environ, LD_PRELOAD=preload, UNITLM_JEMALLOC_TRIED="1")
+    env = dict(os.environ, LD_PRELOAD=preload, UNITLM_JEMALLOC_TRIED="1", TBB_ENABLE_SANITIZERS="1")
     os.execve(sys.executable, [sys.executable, "-m", "unitlm.serve", *argv], env)
 
 
@@ -409,7 +411,7 @@ def create_app(config: ServeConfig | None = None, models: dict | None = None,
             started = time.perf_counter()
             try:
                 model = load(method)
-                if hasattr(model, "model"):  # a real model: make its int8 copy now where auto runs one
+                if hasattr(model, "model"):  # a real model: start its backend now (OpenVINO, int8) where auto runs one
                     engine.prepare(model)
                 # The first generations build caches (the SFT answer vocabulary, kernels, allocator arenas at
                 # batch size); a user's first questions should not.
