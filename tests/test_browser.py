@@ -88,7 +88,7 @@ def shown_number(text: str) -> float:
 def test_page_asks_shows_the_answer_and_refuses_an_empty_question(browser, tiny_model_dir, tmp_path):
     import httpx
 
-    process, url = start_server(*tiny_flags(tiny_model_dir))
+    process, url = start_server(*tiny_flags(tiny_model_dir), backend="torch")
     try:
         open_page(browser, url)
         question = "How many feet are in 3.5 miles?"

@@ -36,7 +36,7 @@ def test_every_malformed_body_is_refused_with_a_json_4xx():
 
 
 def test_a_short_run_against_a_served_tiny_model(tiny_model_dir, tmp_path):
-    process, url = start_server(*tiny_flags(tiny_model_dir), "--methods", "sft")
+    process, url = start_server(*tiny_flags(tiny_model_dir), "--methods", "sft", backend="torch")
     try:
         config = LoadTestConfig(url=url, concurrency="1,4", seconds=2.0, malformed=0.2, timeout=120.0,
                                 out=str(tmp_path / "load.json"))

@@ -383,13 +383,17 @@ def tiny_flags(tiny_model_dir) -> list[str]:
     return ["--base", tiny_model_dir, "--sft-adapter", "none", "--rft-adapter", "none"]
 
 
-def start_server(*flags) -> tuple[subprocess.Popen, str]:
-    """`unitlm serve FLAGS` on a free loopback port, once /health is 200."""
+def start_server(*flags, backend: str | None = None) -> tuple[subprocess.Popen, str]:
+    """`unitlm serve FLAGS` on a free loopback port, once /health is 200; `backend`: its UNITLM_BACKEND.
+
+    The tiny random model's answers leave the SFT vocabulary at once, so under OpenVINO every one is
+    decoded again by torch, a path the trained model does not take; traffic to it runs on torch."""
     import httpx
 
     port = free_port()
+    env = dict(os.environ, **({"UNITLM_BACKEND": backend} if backend else {}))
     process = subprocess.Popen([sys.executable, "-m", "unitlm.cli", "serve", "--port", str(port), *flags],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 5 * WAIT  # a bound for a crowded machine; a quiet one needs seconds
     while True:
@@ -408,7 +412,8 @@ def test_a_signal_stops_intake_answers_held_requests_and_exits_0(tiny_model_dir,
     import httpx
 
     # The batch waits 10 s for company, so the request is still held when the signal comes.
-    process, url = start_server(*tiny_flags(tiny_model_dir), "--methods", "sft", "--max-wait-ms", "10000")
+    process, url = start_server(*tiny_flags(tiny_model_dir), "--methods", "sft", "--max-wait-ms", "10000",
+                                backend="torch")
     try:
         with ThreadPoolExecutor(1) as pool:
             held = pool.submit(httpx.post, url + "/v1/answer", json={"questions": ["How many feet are in 3.5 miles?"]},
