@@ -462,6 +462,12 @@ class OpenVinoEngine:
         self.pipe = openvino_genai.ContinuousBatchingPipeline(str(path), scheduler, "CPU", properties)
         self.tokenizer = tokenizer
         self.model = weakref.ref(model)  # torch, for rows that leave the vocabulary; weak: the runner cache keys on it
+        # Rows stop on the tokens that hold the closing tag's start (`finished` then cuts them exactly), not on
+        # OpenVINO's stop strings: matching those detokenizes in its sampler threads, which deadlocked a service.
+        from .base_llm import ANSWER_CLOSE
+
+        pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        self.close_ids = {i for i, piece in enumerate(pieces) if piece and ANSWER_CLOSE[:2] in piece}
 
     @staticmethod
     def precision(model: torch.nn.Module) -> str:
@@ -483,12 +489,9 @@ class OpenVinoEngine:
             return [[] for _ in encoded]
         from openvino import Tensor
 
-        from .base_llm import ANSWER_CLOSE
-
         config = self.genai.GenerationConfig()
         config.max_new_tokens, config.do_sample = max_new_tokens, False
-        config.stop_strings, config.include_stop_str_in_output = {ANSWER_CLOSE[:2]}, True  # `finished` cuts exactly below
-        config.stop_token_ids = set(stop_ids)
+        config.stop_token_ids = set(stop_ids) | self.close_ids
         results = self.pipe.generate([Tensor(np.asarray([row], dtype=np.int64)) for row in encoded],
                                      [config] * len(encoded))
         outputs = []
