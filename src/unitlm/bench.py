@@ -146,15 +146,9 @@ BF16_BACKENDS = ("torch", "openvino")  # backends that run a bf16 model in bf16 
 
 def available_backends() -> list[str]:
     """The inference backends this install can run: torch always, the external engines when installed."""
+    from . import engine
 
-    names = ["torch", "int8"]
-    if importlib.util.find_spec("openvino_genai"):
-        names.append("openvino")
-    if importlib.util.find_spec("llama_cpp"):
-        names.append("llama.cpp")
-    if importlib.util.find_spec("onnxruntime_genai"):
-        names.append("onnxruntime")
-    return names
+    return [name for name in engine.BACKENDS if name != "auto" and engine.installed(name)]
 
 
 def _entrants(sft_path, rft_path, backends: list[str], cot_questions: int) -> tuple[dict, list[str]]:
@@ -185,27 +179,24 @@ def _entrants(sft_path, rft_path, backends: list[str], cot_questions: int) -> tu
         llm.backend = backend
         entrants[name] = (answer, engine.describe(llm), limit)
 
-    for stage, fp32, loader in (("sft", sft_fp32, load_sft), ("rft", rft_fp32, lambda p, d: load_rft(p, d)[0])):
-        if fp32 is None:
-            continue
+    bf16_backends = [backend for backend in BF16_BACKENDS if bf16 and backend in backends]
+
+    def add_stage(stage, fp32, load_bf16, limit=None):
+        """Every backend on the fp32 model, then the bf16 backends on one bf16 model (loaded only if any)."""
         for backend in backends:
-            add(f"{stage} answer() {backend}{' fp32' if backend in BF16_BACKENDS else ''}", fp32, backend)
-        if bf16 and set(backends) & set(BF16_BACKENDS):
-            model = loader(sft_path if stage == "sft" else rft_path, torch.bfloat16)
-            for backend in BF16_BACKENDS:
-                if backend in backends:
-                    add(f"{stage} answer() {backend} bf16", model, backend)
+            add(f"{stage} answer() {backend}{' fp32' if backend in BF16_BACKENDS else ''}", fp32, backend, limit)
+        if bf16_backends:
+            model = load_bf16()
+            for backend in bf16_backends:
+                add(f"{stage} answer() {backend} bf16", model, backend, limit)
+
+    add_stage("sft", sft_fp32, lambda: load_sft(sft_path, torch.bfloat16))
+    if rft_fp32 is not None:
+        add_stage("rft", rft_fp32, lambda: load_rft(rft_path, torch.bfloat16)[0])
     if not bf16:
         notes.append("no torch bf16 rows: the processor has no AVX512-BF16/AMX (or UNITLM_CPU_DTYPE=fp32)")
     if cot_questions:
-        cot_fp32 = cot.CoTModel(dtype=torch.float32)
-        for backend in backends:
-            add(f"cot answer() {backend}{' fp32' if backend in BF16_BACKENDS else ''}", cot_fp32, backend, cot_questions)
-        if bf16 and set(backends) & set(BF16_BACKENDS):
-            cot_bf16 = cot.CoTModel(dtype=torch.bfloat16)
-            for backend in BF16_BACKENDS:
-                if backend in backends:
-                    add(f"cot answer() {backend} bf16", cot_bf16, backend, cot_questions)
+        add_stage("cot", cot.CoTModel(dtype=torch.float32), lambda: cot.CoTModel(dtype=torch.bfloat16), cot_questions)
     kinds = ("SFTModel", "RFTModel", "CoTModel")
     runs = ", ".join(f"{kind} {engine.choose('cpu', default_dtype, kind)}" for kind in kinds)
     notes.append(f"answer() runs by default here: {runs} "

@@ -126,8 +126,9 @@ def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO
 
 def prepare(llm) -> None:
     """Make what `auto` will run for `llm` now rather than on a later call (a service's warm-up)."""
-    if resolve(llm) in ("int8", *EXTERNAL):
-        _runner(llm, resolve(llm))
+    name = resolve(llm)
+    if name in ("int8", *EXTERNAL):
+        _runner(llm, name)
 
 
 def external(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO_ENGINE_QUESTIONS):
@@ -339,6 +340,14 @@ def write_gguf(model: torch.nn.Module, target: Path, quantization: str = "Q8_0")
     return target
 
 
+def cached_gguf(model: torch.nn.Module, quantization: str = "Q8_0") -> Path:
+    """The merged model's GGUF in the cache, written on first use (llama.cpp and OpenVINO read the same file)."""
+    path = _cache("gguf", model) / f"model-{quantization}.gguf"
+    if not path.is_file():
+        write_gguf(model, path, quantization)
+    return path
+
+
 def _rotary_permute(weights: np.ndarray, heads: int) -> np.ndarray:
     return weights.reshape(heads, 2, weights.shape[0] // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
 
@@ -355,9 +364,7 @@ class LlamaCppEngine:
 
         set_verbose(False)  # llama.cpp's own log lines: errors only (the Llama class does the same)
         self.lib = llama_cpp
-        path = _cache("gguf", model) / f"model-{quantization}.gguf"
-        if not path.is_file():
-            write_gguf(model, path, quantization)
+        path = cached_gguf(model, quantization)
         self.tokenizer = tokenizer
         # llama-cpp-python's Llama class gives a context one sequence (n_seq_max is set for embeddings
         # only), so the model and context are made with the C parameters directly.
@@ -450,9 +457,7 @@ class OpenVinoEngine:
         import openvino_genai
 
         self.genai = openvino_genai
-        path = _cache("gguf", model) / f"model-{quantization}.gguf"
-        if not path.is_file():
-            write_gguf(model, path, quantization)
+        path = cached_gguf(model, quantization)
         scheduler = openvino_genai.SchedulerConfig()
         scheduler.cache_size = OPENVINO_CACHE_GB
         scheduler.max_num_seqs = OPENVINO_SEQUENCES
@@ -513,11 +518,9 @@ class OpenVinoEngine:
     def _restricted(self, prompts, max_new_tokens, stop_ids, finished, vocabulary) -> list[list[int]]:
         from . import decoding
 
-        model = self.model()
         inputs = self.tokenizer.pad({"input_ids": prompts}, padding_side="left", return_tensors="pt")
-        with torch.inference_mode():
-            return decoding.decode(model, inputs["input_ids"], inputs["attention_mask"], max_new_tokens, stop_ids,
-                                   finished, vocabulary=vocabulary)
+        return decoding.decode(self.model(), inputs["input_ids"], inputs["attention_mask"], max_new_tokens, stop_ids,
+                               finished, vocabulary=vocabulary)
 
 
 # --- ONNX Runtime GenAI ----------------------------------------------------------------------------
