@@ -189,6 +189,18 @@ def test_pipeline_refuses_to_mix_recipes(tmp_path, fake_stages, capsys, run_cli)
     assert "other values" in capsys.readouterr().err
 
 
+def test_pipeline_refuses_to_resume_a_run_of_other_splits(tmp_path, fake_stages, capsys, run_cli):
+    fake_stages()
+    run = pipeline.run_pipeline(pipeline.recipe_path("small"), tmp_path / "run")
+    done = run / "stages" / "data.done"
+    record = json.loads(done.read_text())
+    record["result"]["train"]["sha256"] = "0" * 16
+    done.write_text(json.dumps(record))
+    calls = fake_stages()
+    assert run_cli(["pipeline", "--budget", "small", "--run", run]) == 1
+    assert "trained on other splits (train changed" in capsys.readouterr().err and calls == []
+
+
 def test_pipeline_stamps_each_adapter_with_the_command_that_reproduces_it(tmp_path, fake_stages, fake_result,
                                                                          monkeypatch):
     from unitlm import sft

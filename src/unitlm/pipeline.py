@@ -167,6 +167,18 @@ def _check_recipe(run: Path, name: str, recipe: dict) -> None:
         write_json_atomic(path, {"name": name, "recipe": recipe})
 
 
+def _check_data(run: Path) -> None:
+    """A run folder belongs to one set of splits: stages trained on other questions would be resumed as done."""
+    path = run / "stages" / "data.done"
+    if not path.is_file():
+        return
+    recorded = json.loads(path.read_text())["result"]
+    changed = [split for split, now in stage_data(run, {}).items() if recorded.get(split) != now]
+    if changed:
+        raise ValueError(f"{run} was trained on other splits ({', '.join(changed)} changed since its data stage); "
+                         f"pick another --run folder, or move this one away to start it again")
+
+
 def _stamp_adapter(folder: Path, command: str, stage: str) -> None:
     """Record in a stage's adapter metadata the one command that reproduces it."""
     from .finetune import METADATA, update_metadata
@@ -193,6 +205,7 @@ def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
     configs = stage_configs(values, run, str(recipe))
     (run / "stages").mkdir(parents=True, exist_ok=True)
     _check_recipe(run, recipe.stem, values)
+    _check_data(run)
     write_json_atomic(run / "environment.json", report.environment())
     functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "rft_gold": stage_rft_gold,
                  "datagen": stage_datagen, "rft": stage_rft}
