@@ -13,7 +13,7 @@ from unitlm.data import Dataset, split_path
 
 @pytest.fixture(scope="module")
 def splits():
-    return questions.generate_splits(1500, 300, seed=3, n_extra=300)
+    return questions.generate_splits(1500, 300, seed=3, n_extra=300, n_data=0)
 
 
 def test_answers_equal_pint(splits):
@@ -99,8 +99,8 @@ def test_values_mix(splits):
 
 
 def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
-    without = questions.generate_splits(300, 60, seed=5, n_extra=0)
-    extra = questions.generate_splits(300, 60, seed=5, n_extra=200)
+    without = questions.generate_splits(300, 60, seed=5, n_extra=0, n_data=0)
+    extra = questions.generate_splits(300, 60, seed=5, n_extra=200, n_data=0)
     for split in ("valid", "test", "written"):
         assert extra[split] == without[split]
     assert extra["train"][:300] == without["train"] and len(extra["train"]) == 500
@@ -109,6 +109,23 @@ def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
     worded = lambda examples: sum(any(w in e.question.lower().split() for w in questions.NUMBER_WORDS[2:])
                                   for e in examples)
     assert worded(extra["train"][300:]) > 1.5 * worded(without["train"][:200])
+
+
+def test_data_questions_come_last_with_bits_beside_bytes_in_short_forms():
+    without = questions.generate_splits(300, 60, seed=5, n_extra=100, n_data=0)
+    data = questions.generate_splits(300, 60, seed=5, n_extra=100, n_data=300)
+    for split in ("valid", "test", "written"):
+        assert data[split] == without[split]
+    assert data["train"][:400] == without["train"] and len(data["train"]) == 700
+    added = data["train"][400:]
+    assert {e.category for e in added} == {"data"}
+    bits = {"bit", "kilobit", "megabit", "gigabit"}
+    mixed = [e for e in added if (e.source in bits) != (e.target in bits)]
+    assert len(mixed) > 0.3 * len(added)
+    short = [e for e in mixed if re.search(r"\d ?(Kb|Mb|Gb|b|B|KB|kB|MB|GB|K|M|G)\b", e.question)]
+    assert len(short) > 0.3 * len(mixed)
+    assert all(e.answer == pytest.approx(units.convert(units.value_in_question(e.question), e.source, e.target))
+               for e in added if units.value_in_question(e.question) is not None)
 
 
 def test_ambiguous_questions_cover_default_and_named_readings():

@@ -89,6 +89,12 @@ EXTRA_WORDS = 0.25  # share of small whole values written as words in those ("te
 EXTRA_HARD_BOOST = 4
 EXTRA_CONTEXT = 0.4
 EXTRA_SLIPS = 0.25
+# After those, EXTRA_DATA questions on data sizes alone, every pair of data units as likely, units in
+# short forms (EXTRA_DATA_SHORT of the time): bits beside bytes written "Kb"/"KB"/"K"/"kb" are the
+# readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and 44 of the 12000 train
+# questions before had a Kb/Mb/Gb in them.
+EXTRA_DATA = 1500
+EXTRA_DATA_SHORT = 0.75
 CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
               "calorie", "kilocalorie"}
 
@@ -225,19 +231,20 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
     return text
 
 
-def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None) -> tuple[str, bool]:
+def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None,
+            short_share: float = 0.45) -> tuple[str, bool]:
     """(how the unit is written, whether that is a short form); short forms include those the other unit explains.
 
     `context`: the share of questions that write a unit with context forms in one of them
-    (None: as often as any other short form).
+    (None: as often as any other short form); `short_share`: how often a short form is written.
     """
     if context is not None and unit.context and rng.random() < context:
         return rng.choice(unit.context), True
     roll = rng.random()
     short = unit.aliases + unit.context
-    if short and roll < 0.45:
+    if short and roll < short_share:
         return rng.choice(short), True
-    if roll < 0.55:  # course-style questions often keep the singular ("How many gram ...")
+    if roll < short_share + 0.1:  # course-style questions often keep the singular ("How many gram ...")
         return unit.name, False
     return (unit.plural if plural else unit.name), False
 
@@ -296,17 +303,18 @@ def _unit_words(*units: Unit) -> set[str]:
 
 
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
-                 words: float | None = None, context: float | None = None, slips: float = 0.0) -> Example:
+                 words: float | None = None, context: float | None = None, slips: float = 0.0,
+                 short_share: float = 0.45) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
     `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
-    `context` is passed to `surface`; `slips` is the share of questions given a `_slip`.
+    `context` and `short_share` are passed to `surface`; `slips` is the share of questions given a `_slip`.
     """
     value = sample_value(rng, source.category)
     text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
-    src, src_short = surface(rng, source, value != 1, context)
-    dst, _ = surface(rng, target, True, context)
+    src, src_short = surface(rng, source, value != 1, context, short_share)
+    dst, _ = surface(rng, target, True, context, short_share)
     if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
@@ -431,12 +439,13 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
 
 
 def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN,
-                    reserved: set[str] = frozenset()) -> dict[str, list[Example]]:
+                    reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA) -> dict[str, list[Example]]:
     """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has.
 
     The last `n_extra` train questions are drawn after the evaluation splits, from their own
     generator, so adding or changing them leaves valid, test and written as they were; they never
-    ask a question in `reserved` (the ambiguous split's).
+    ask a question in `reserved` (the ambiguous split's). The `n_data` data-size questions come
+    last, from a generator of their own, so they leave every question before them as it was.
     """
     rng = random.Random(seed)
     shared, unseen = split_pairs(seed)
@@ -444,15 +453,17 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
     splits: dict[str, list[Example]] = {}
     cycle = {"train": 0}
 
-    def draw(pairs, count, templates, written=False, words=None, rng=rng, extra=False):
-        sampler = PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1)
+    def draw(pairs, count, templates, written=False, words=None, rng=rng, extra=False, sampler=None,
+             short_share=0.45):
+        sampler = sampler or PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1)
         out = []
         while len(out) < count:
             source, target = sampler(rng)
             template = templates[cycle["train"] % len(templates)]
             cycle["train"] += 1
             example = make_example(rng, source, target, template, written, words,
-                                   context=EXTRA_CONTEXT if extra else None, slips=EXTRA_SLIPS if extra else 0.0)
+                                   context=EXTRA_CONTEXT if extra else None, slips=EXTRA_SLIPS if extra else 0.0,
+                                   short_share=short_share)
             if extra and example.question in reserved:
                 continue
             if example.question not in seen_texts and _plausible(example):
@@ -469,6 +480,9 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
         splits[name] = examples
     splits["train"] += draw(shared, n_extra, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"extra-{seed}"),
                             extra=True)
+    data_pairs = [p for p in shared if p[0].category == "data"]
+    splits["train"] += draw(data_pairs, n_data, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"data-{seed}"),
+                            extra=True, sampler=lambda r: r.choice(data_pairs), short_share=EXTRA_DATA_SHORT)
     return splits
 
 
@@ -478,7 +492,7 @@ def _plausible(example: Example) -> bool:
 
 
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
-                 per_reading: int = 12, n_extra: int = EXTRA_TRAIN) -> dict[str, Path]:
+                 per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA) -> dict[str, Path]:
     """Write train/valid/test/written/ambiguous JSON (train with gold reasoning) and `.tags.json` sidecars."""
     from .data import write_json_atomic
 
@@ -489,7 +503,7 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     ambiguous = ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading)
     reserved = {example.question for example, _ in ambiguous}
     splits = {name: [(e, None) for e in examples]
-              for name, examples in generate_splits(n_train, n_eval, seed, n_extra, reserved).items()}
+              for name, examples in generate_splits(n_train, n_eval, seed, n_extra, reserved, n_data).items()}
     taken = {e.question for examples in splits.values() for e, _ in examples}
     splits["ambiguous"] = []
     for example, reading in ambiguous:
@@ -542,6 +556,9 @@ def main(argv=None):
     generate.add_argument("--n-extra", type=checked(int, {"at_least": 0}), default=EXTRA_TRAIN,
                           help="train questions drawn after the evaluation splits, more of them with number words "
                                "(default: %(default)s)")
+    generate.add_argument("--n-data", type=checked(int, {"at_least": 0}), default=EXTRA_DATA,
+                          help="data-size train questions after those, short forms and bits beside bytes "
+                               "(default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -550,7 +567,8 @@ def main(argv=None):
     check.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(argv)
     if args.command == "generate":
-        for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra).items():
+        for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
+                                              n_data=args.n_data).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
