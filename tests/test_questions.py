@@ -98,26 +98,30 @@ def test_values_mix(splits):
     assert any(word in e.question.lower().split() for e in splits["train"] for word in questions.NUMBER_WORDS[2:])
 
 
-def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
-    without = questions.generate_splits(300, 60, seed=5, n_extra=0, n_data=0)
-    extra = questions.generate_splits(300, 60, seed=5, n_extra=200, n_data=0)
+def _appended(before: dict, after: dict):
+    """(splits drawn with `before`, the train questions `after` adds) for 300 train and 60 eval questions;
+    asserts that the evaluation splits and the train questions before them stay as they were."""
+    without = questions.generate_splits(300, 60, seed=5, **before)
+    more = questions.generate_splits(300, 60, seed=5, **after)
     for split in ("valid", "test", "written"):
-        assert extra[split] == without[split]
-    assert extra["train"][:300] == without["train"] and len(extra["train"]) == 500
-    added = {e.question for e in extra["train"][300:]}
-    assert not added & {e.question for s in ("valid", "test", "written") for e in extra[s]}
+        assert more[split] == without[split]
+    n = len(without["train"])
+    assert more["train"][:n] == without["train"]
+    return without, more["train"][n:]
+
+
+def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
+    without, added = _appended({"n_extra": 0, "n_data": 0}, {"n_extra": 200, "n_data": 0})
+    assert len(added) == 200
+    assert not {e.question for e in added} & {e.question for s in ("valid", "test", "written") for e in without[s]}
     worded = lambda examples: sum(any(w in e.question.lower().split() for w in questions.NUMBER_WORDS[2:])
                                   for e in examples)
-    assert worded(extra["train"][300:]) > 1.5 * worded(without["train"][:200])
+    assert worded(added) > 1.5 * worded(without["train"][:200])
 
 
 def test_data_questions_come_last_with_bits_beside_bytes_in_short_forms():
-    without = questions.generate_splits(300, 60, seed=5, n_extra=100, n_data=0)
-    data = questions.generate_splits(300, 60, seed=5, n_extra=100, n_data=300)
-    for split in ("valid", "test", "written"):
-        assert data[split] == without[split]
-    assert data["train"][:400] == without["train"] and len(data["train"]) == 700
-    added = data["train"][400:]
+    _, added = _appended({"n_extra": 100, "n_data": 0}, {"n_extra": 100, "n_data": 300})
+    assert len(added) == 300
     assert {e.category for e in added} == {"data"}
     bits = {"bit", "kilobit", "megabit", "gigabit"}
     mixed = [e for e in added if (e.source in bits) != (e.target in bits)]
