@@ -442,7 +442,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
                     reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA) -> dict[str, list[Example]]:
     """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has.
 
-    The last `n_extra` train questions are drawn after the evaluation splits, from their own
+    The `n_extra` train questions after the first `n_train` are drawn after the evaluation splits, from their own
     generator, so adding or changing them leaves valid, test and written as they were; they never
     ask a question in `reserved` (the ambiguous split's). The `n_data` data-size questions come
     last, from a generator of their own, so they leave every question before them as it was.
