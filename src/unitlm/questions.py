@@ -94,6 +94,7 @@ EXTRA_SLIPS = 0.25
 # readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and 44 of the 12000 train
 # questions before had a Kb/Mb/Gb in them.
 EXTRA_DATA = 1500
+SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
 EXTRA_DATA_SHORT = 0.75
 CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
               "calorie", "kilocalorie"}
@@ -232,7 +233,7 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
 
 
 def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None,
-            short_share: float = 0.45) -> tuple[str, bool]:
+            short_share: float = SHORT_SHARE) -> tuple[str, bool]:
     """(how the unit is written, whether that is a short form); short forms include those the other unit explains.
 
     `context`: the share of questions that write a unit with context forms in one of them
@@ -304,7 +305,7 @@ def _unit_words(*units: Unit) -> set[str]:
 
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
                  words: float | None = None, context: float | None = None, slips: float = 0.0,
-                 short_share: float = 0.45) -> Example:
+                 short_share: float = SHORT_SHARE) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
@@ -454,7 +455,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
     cycle = {"train": 0}
 
     def draw(pairs, count, templates, written=False, words=None, rng=rng, extra=False, sampler=None,
-             short_share=0.45):
+             short_share=SHORT_SHARE):
         sampler = sampler or PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1)
         out = []
         while len(out) < count:
