@@ -33,3 +33,11 @@ def test_nearest_comes_last_and_the_asked_question_is_never_an_example():
     assert len(picked) == 3
     everything = pool.nearest("Convert 10 miles to kilometers.", 10)
     assert len(everything) == len(POOL) and everything[-1][2] == "r3"
+
+
+def test_the_unit_converted_to_is_tagged_and_decides_between_questions_from_one_unit():
+    pool = Demonstrations(POOL + [["Convert 3 miles to feet.", 15840.0, "r6"]])
+    asked = words("How many kilometers are in 9 miles?", pool.vocabulary)
+    assert asked.count("to:kilometers") == 2 and not any(w.startswith("to:miles") for w in asked)
+    assert pool.nearest("How many kilometers are in 9 miles?", 1)[0][2] == "r3"
+    assert pool.nearest("How many feet are in 9 miles?", 1)[0][2] == "r6"

@@ -5,11 +5,13 @@ examples in a prompt are the pool questions nearest to the asked one, by TF-IDF
 cosine over the words that name units. The words right after the question's
 number are weighted again as `after:word`, since they usually name the unit
 converted from: "9 ounces in kilograms" and "9 kilograms in ounces" hold the
-same words, and only this tells them apart. It is all lexical: nothing here
+same words, and only this tells them apart. The other unit words, usually the
+unit converted to, are weighted again as `to:word`, so the nearest example
+shares both ends of the conversion, not only the first. It is all lexical: nothing here
 knows a unit or a factor, and the asked question itself is never an example.
 
 >>> words("How many kilograms are in 9 ounces?", {"kilograms", "ounces"})
-['kilograms', 'ounces', 'after:ounces', 'after:ounces']
+['kilograms', 'ounces', 'after:ounces', 'after:ounces', 'to:kilograms', 'to:kilograms']
 """
 
 import math
@@ -20,6 +22,10 @@ import torch
 _WORD = re.compile(r"[a-z]+(?:\^\d|\d)?|°[a-z]?")
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e-?\d+)?")
 AFTER_WORDS = 2  # words after the number that get the second weight
+# How often the tagged words count again. Share of valid questions whose nearest example has their
+# factor: after 2, to 0 -> 0.467; to 1 -> 0.530; to 2 -> 0.603; to 3 -> 0.525 (docs/log.md).
+AFTER_WEIGHT = 2
+TO_WEIGHT = 2
 UNIT_WINDOW = 3  # a pool word within this many words after a number counts as naming a unit
 
 
@@ -30,10 +36,11 @@ def _after_number(question: str, count: int) -> list[str]:
 
 
 def words(question: str, vocabulary: set[str]) -> list[str]:
-    """The question's unit words, then the ones after its number again, tagged."""
+    """The question's unit words, then the ones after its number again, tagged, then the others."""
     unit_words = [w for w in _WORD.findall(question.lower()) if w in vocabulary]
-    after = [f"after:{w}" for w in _after_number(question, AFTER_WORDS) if w in vocabulary]
-    return unit_words + after * 2
+    after = [w for w in _after_number(question, AFTER_WORDS) if w in vocabulary]
+    to = [w for w in unit_words if w not in after]
+    return unit_words + [f"after:{w}" for w in after] * AFTER_WEIGHT + [f"to:{w}" for w in to] * TO_WEIGHT
 
 
 class Demonstrations:
