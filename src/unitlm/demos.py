@@ -22,8 +22,8 @@ import torch
 _WORD = re.compile(r"[a-z]+(?:\^\d|\d)?|°[a-z]?")
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e-?\d+)?")
 AFTER_WORDS = 2  # words after the number that get the second weight
-# How often the tagged words count again. Share of valid questions whose nearest example has their
-# factor: after 2, to 0 -> 0.467; to 1 -> 0.530; to 2 -> 0.603; to 3 -> 0.525 (docs/log.md).
+# How often the tagged words count again; chosen on valid by how often the nearest example holds the
+# asked factor (docs/log.md, 2026-12-04).
 AFTER_WEIGHT = 2
 TO_WEIGHT = 2
 UNIT_WINDOW = 3  # a pool word within this many words after a number counts as naming a unit
