@@ -91,8 +91,8 @@ EXTRA_CONTEXT = 0.4
 EXTRA_SLIPS = 0.25
 # After those, EXTRA_DATA questions on data sizes alone, every pair of data units as likely, units in
 # short forms (EXTRA_DATA_SHORT of the time): bits beside bytes written "Kb"/"KB"/"K"/"kb" are the
-# readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and 44 of the 12000 train
-# questions before had a Kb/Mb/Gb in them.
+# readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and few train questions
+# before held them (docs/log.md, 2026-12-03).
 EXTRA_DATA = 1500
 SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
 EXTRA_DATA_SHORT = 0.75
