@@ -13,7 +13,7 @@ from unitlm.data import Dataset, split_path
 
 @pytest.fixture(scope="module")
 def splits():
-    return questions.generate_splits(1500, 300, seed=3, n_extra=300, n_data=0)
+    return questions.generate_splits(1500, 300, seed=3, n_extra=300, n_data=0, n_variants=0)
 
 
 def test_answers_equal_pint(splits):
@@ -111,7 +111,8 @@ def _appended(before: dict, after: dict):
 
 
 def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
-    without, added = _appended({"n_extra": 0, "n_data": 0}, {"n_extra": 200, "n_data": 0})
+    without, added = _appended({"n_extra": 0, "n_data": 0, "n_variants": 0},
+                               {"n_extra": 200, "n_data": 0, "n_variants": 0})
     assert len(added) == 200
     assert not {e.question for e in added} & {e.question for s in ("valid", "test", "written") for e in without[s]}
     worded = lambda examples: sum(any(w in e.question.lower().split() for w in questions.NUMBER_WORDS[2:])
@@ -120,7 +121,8 @@ def test_extra_train_questions_leave_the_evaluation_splits_as_they_were():
 
 
 def test_data_questions_come_last_with_bits_beside_bytes_in_short_forms():
-    _, added = _appended({"n_extra": 100, "n_data": 0}, {"n_extra": 100, "n_data": 300})
+    _, added = _appended({"n_extra": 100, "n_data": 0, "n_variants": 0},
+                         {"n_extra": 100, "n_data": 300, "n_variants": 0})
     assert len(added) == 300
     assert {e.category for e in added} == {"data"}
     bits = {"bit", "kilobit", "megabit", "gigabit"}
@@ -130,6 +132,19 @@ def test_data_questions_come_last_with_bits_beside_bytes_in_short_forms():
     assert len(short) > 0.3 * len(mixed)
     assert all(e.answer == pytest.approx(units.convert(units.value_in_question(e.question), e.source, e.target))
                for e in added if units.value_in_question(e.question) is not None)
+
+
+def test_variant_questions_come_last_on_every_reading_in_both_directions():
+    _, added = _appended({"n_extra": 50, "n_data": 50, "n_variants": 0},
+                         {"n_extra": 50, "n_data": 50, "n_variants": 400})
+    assert len(added) == 400
+    readings = {name for default, variants, _ in questions.AMBIGUOUS.values() for name in (default, *variants)}
+    assert all(e.source in readings or e.target in readings for e in added)
+    assert {e.target for e in added} >= readings and {e.source for e in added} >= readings
+    to_long_tons = [e for e in added if e.target == "long ton" and e.source == "kilogram"]
+    assert to_long_tons and all(e.answer == pytest.approx(units.convert(units.value_in_question(e.question),
+                                                                        "kilogram", "long ton"))
+                                for e in to_long_tons if units.value_in_question(e.question) is not None)
 
 
 def test_ambiguous_questions_cover_default_and_named_readings():

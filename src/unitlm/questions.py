@@ -94,6 +94,11 @@ EXTRA_SLIPS = 0.25
 # readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and few train questions
 # before held them (docs/log.md, 2026-12-03).
 EXTRA_DATA = 1500
+# Last, EXTRA_VARIANTS questions on the words of several readings (`AMBIGUOUS`: ton, ounce, gallon, ...),
+# every word as likely and its named variants twice as likely as its default, half of them beside the word's everyday partner (kilogram for
+# ton), in both directions (`variant_sampler`): a named variant of an everyday conversion ("kilograms
+# to imperial tons") was read as the default when few train questions held it (docs/log.md, 2026-12-04).
+EXTRA_VARIANTS = 800
 SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
 EXTRA_DATA_SHORT = 0.75
 CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
@@ -412,6 +417,28 @@ _AMBIGUOUS_FORMS = {
 }
 
 
+def variant_sampler(pairs):
+    """Draws of (source, target) among `pairs`: an `AMBIGUOUS` word, one of its readings (a named variant
+    twice as likely as the default), then its everyday partner or (half the time) any unit of its
+    category, in either direction."""
+    allowed = {(a.name, b.name) for a, b in pairs}
+    by_category: dict[str, list[Unit]] = {}
+    for a, _ in pairs:
+        if a not in by_category.setdefault(a.category, []):
+            by_category[a.category].append(a)
+    words = list(AMBIGUOUS.values())
+
+    def sample(rng: random.Random):
+        while True:
+            default, variants, partner = rng.choice(words)
+            unit = BY_NAME[rng.choice([default, *variants, *variants])]  # named variants are what was misread
+            other = BY_NAME[partner] if rng.random() < 0.5 else rng.choice(by_category[unit.category])
+            pair = (unit, other) if rng.random() < 0.5 else (other, unit)
+            if (pair[0].name, pair[1].name) in allowed:
+                return pair
+    return sample
+
+
 def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Example, str]]:
     """(example, "default" or "named") on every ambiguous word, both directions, default and variants."""
     out = []
@@ -440,13 +467,15 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
 
 
 def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN,
-                    reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA) -> dict[str, list[Example]]:
+                    reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA,
+                    n_variants: int = EXTRA_VARIANTS) -> dict[str, list[Example]]:
     """Disjoint train/valid/test/written; test and written also hold questions on pairs no other split has.
 
     The `n_extra` train questions after the first `n_train` are drawn after the evaluation splits, from their own
     generator, so adding or changing them leaves valid, test and written as they were; they never
     ask a question in `reserved` (the ambiguous split's). The `n_data` data-size questions come
-    last, from a generator of their own, so they leave every question before them as it was.
+    next and the `n_variants` questions on words of several readings last, each from a generator of
+    their own, so they leave every question before them as it was.
     """
     rng = random.Random(seed)
     shared, unseen = split_pairs(seed)
@@ -454,9 +483,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
     splits: dict[str, list[Example]] = {}
     cycle = {"train": 0}
 
-    def draw(pairs, count, templates, written=False, words=None, rng=rng, extra=False, sampler=None,
-             short_share=SHORT_SHARE):
-        sampler = sampler or PairSampler(pairs, EXTRA_HARD_BOOST if extra else 1)
+    def draw(sampler, count, templates, written=False, words=None, rng=rng, extra=False, short_share=SHORT_SHARE):
         out = []
         while len(out) < count:
             source, target = sampler(rng)
@@ -472,18 +499,21 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
                 out.append(example)
         return out
 
-    splits["train"] = draw(shared, n_train, TEMPLATES)
-    splits["valid"] = draw(shared, n_eval, TEMPLATES)
+    splits["train"] = draw(PairSampler(shared), n_train, TEMPLATES)
+    splits["valid"] = draw(PairSampler(shared), n_eval, TEMPLATES)
     n_unseen = n_eval // 5
     for name, templates, written in (("test", TEMPLATES, False), ("written", WRITTEN_TEMPLATES, True)):
-        examples = draw(shared, n_eval - n_unseen, templates, written) + draw(unseen, n_unseen, templates, written)
+        examples = (draw(PairSampler(shared), n_eval - n_unseen, templates, written)
+                    + draw(PairSampler(unseen), n_unseen, templates, written))
         rng.shuffle(examples)
         splits[name] = examples
-    splits["train"] += draw(shared, n_extra, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"extra-{seed}"),
-                            extra=True)
+    splits["train"] += draw(PairSampler(shared, EXTRA_HARD_BOOST), n_extra, TEMPLATES, words=EXTRA_WORDS,
+                            rng=random.Random(f"extra-{seed}"), extra=True)
     data_pairs = [p for p in shared if p[0].category == "data"]
-    splits["train"] += draw(data_pairs, n_data, TEMPLATES, words=EXTRA_WORDS, rng=random.Random(f"data-{seed}"),
-                            extra=True, sampler=lambda r: r.choice(data_pairs), short_share=EXTRA_DATA_SHORT)
+    splits["train"] += draw(lambda r: r.choice(data_pairs), n_data, TEMPLATES, words=EXTRA_WORDS,
+                            rng=random.Random(f"data-{seed}"), extra=True, short_share=EXTRA_DATA_SHORT)
+    splits["train"] += draw(variant_sampler(shared), n_variants, TEMPLATES, words=EXTRA_WORDS,
+                            rng=random.Random(f"variants-{seed}"), extra=True)
     return splits
 
 
@@ -493,7 +523,8 @@ def _plausible(example: Example) -> bool:
 
 
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
-                 per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA) -> dict[str, Path]:
+                 per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA,
+                 n_variants: int = EXTRA_VARIANTS) -> dict[str, Path]:
     """Write train/valid/test/written/ambiguous JSON (train with gold reasoning) and `.tags.json` sidecars."""
     from .data import write_json_atomic
 
@@ -504,7 +535,8 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     ambiguous = ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading)
     reserved = {example.question for example, _ in ambiguous}
     splits = {name: [(e, None) for e in examples]
-              for name, examples in generate_splits(n_train, n_eval, seed, n_extra, reserved, n_data).items()}
+              for name, examples in generate_splits(n_train, n_eval, seed, n_extra, reserved, n_data,
+                                                               n_variants).items()}
     taken = {e.question for examples in splits.values() for e, _ in examples}
     splits["ambiguous"] = []
     for example, reading in ambiguous:
@@ -560,6 +592,9 @@ def main(argv=None):
     generate.add_argument("--n-data", type=checked(int, {"at_least": 0}), default=EXTRA_DATA,
                           help="data-size train questions after those, short forms and bits beside bytes "
                                "(default: %(default)s)")
+    generate.add_argument("--n-variants", type=checked(int, {"at_least": 0}), default=EXTRA_VARIANTS,
+                          help="train questions last, on words of several readings (ton, ounce, gallon ...) and "
+                               "the variants they name (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -569,7 +604,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "generate":
         for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
-                                              n_data=args.n_data).items():
+                                              n_data=args.n_data, n_variants=args.n_variants).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
