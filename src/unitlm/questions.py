@@ -94,10 +94,11 @@ EXTRA_SLIPS = 0.25
 # readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and few train questions
 # before held them (docs/log.md, 2026-12-03).
 EXTRA_DATA = 1500
-# Last, EXTRA_VARIANTS questions on the words of several readings (`AMBIGUOUS`: ton, ounce, gallon, ...),
-# every word as likely and its named variants twice as likely as its default, half of them beside the word's everyday partner (kilogram for
-# ton), in both directions (`variant_sampler`): a named variant of an everyday conversion ("kilograms
-# to imperial tons") was read as the default when few train questions held it (docs/log.md, 2026-12-04).
+# Last, EXTRA_VARIANTS questions on the words of several readings (`AMBIGUOUS`: ton, ounce, gallon, ...):
+# every word as likely, its named variants twice as likely as its default, half of them beside the word's
+# everyday partner (kilogram for ton), in both directions (`variant_sampler`). A named variant of an
+# everyday conversion ("kilograms to imperial tons") was read as the default when few train questions
+# held it (docs/log.md, 2026-12-04).
 EXTRA_VARIANTS = 800
 SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
 EXTRA_DATA_SHORT = 0.75
@@ -535,8 +536,8 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     ambiguous = ambiguous_examples(random.Random(f"ambiguous-{seed}"), per_reading)
     reserved = {example.question for example, _ in ambiguous}
     splits = {name: [(e, None) for e in examples]
-              for name, examples in generate_splits(n_train, n_eval, seed, n_extra, reserved, n_data,
-                                                               n_variants).items()}
+              for name, examples in
+              generate_splits(n_train, n_eval, seed, n_extra, reserved, n_data, n_variants).items()}
     taken = {e.question for examples in splits.values() for e, _ in examples}
     splits["ambiguous"] = []
     for example, reading in ambiguous:
