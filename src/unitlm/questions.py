@@ -422,11 +422,10 @@ def variant_sampler(pairs):
     """Draws of (source, target) among `pairs`: an `AMBIGUOUS` word, one of its readings (a named variant
     twice as likely as the default), then its everyday partner or (half the time) any unit of its
     category, in either direction."""
-    allowed = {(a.name, b.name) for a, b in pairs}
+    allowed = set(pairs)
     by_category: dict[str, list[Unit]] = {}
-    for a, _ in pairs:
-        if a not in by_category.setdefault(a.category, []):
-            by_category[a.category].append(a)
+    for unit in dict.fromkeys(a for a, _ in pairs):  # each source unit once, in order of first appearance
+        by_category.setdefault(unit.category, []).append(unit)
     words = list(AMBIGUOUS.values())
 
     def sample(rng: random.Random):
@@ -435,7 +434,7 @@ def variant_sampler(pairs):
             unit = BY_NAME[rng.choice([default, *variants, *variants])]  # named variants are what was misread
             other = BY_NAME[partner] if rng.random() < 0.5 else rng.choice(by_category[unit.category])
             pair = (unit, other) if rng.random() < 0.5 else (other, unit)
-            if (pair[0].name, pair[1].name) in allowed:
+            if pair in allowed:
                 return pair
     return sample
 
