@@ -90,7 +90,7 @@ EXTRA_HARD_BOOST = 4
 EXTRA_CONTEXT = 0.4
 EXTRA_SLIPS = 0.25
 # After those, EXTRA_DATA questions on data sizes alone, every pair of data units as likely, units in
-# short forms (EXTRA_SHORT of the time): bits beside bytes written "Kb"/"KB"/"K"/"kb" are the
+# short forms (EXTRA_DATA_SHORT of the time): bits beside bytes written "Kb"/"KB"/"K"/"kb" are the
 # readings RFT missed most on terse questions ("How many Kb is 16 KB?"), and few train questions
 # before held them (docs/log.md, 2026-12-03).
 EXTRA_DATA = 1500
@@ -99,15 +99,9 @@ EXTRA_DATA = 1500
 # everyday partner (kilogram for ton), in both directions (`variant_sampler`). A named variant of an
 # everyday conversion ("kilograms to imperial tons") was read as the default when few train questions
 # held it (docs/log.md, 2026-12-04).
-EXTRA_VARIANTS = 1200
+EXTRA_VARIANTS = 800
 SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
-# The data-size and variant questions write short forms more often (the partner's short form, "g" beside
-# "ounces", is what settles the reading), and every extra train question writes a short form as the unit's
-# symbol (its first alias: g, kg, mL, h) EXTRA_SYMBOL of the time, as people type it, rather than as one
-# alias among many ("gm", "gms", "gramme"): "How many g are in 16 ounces?" was read as gallons when
-# few train questions held "g" beside ounces (docs/log.md, 2026-12-06).
-EXTRA_SHORT = 0.75
-EXTRA_SYMBOL = 0.6
+EXTRA_DATA_SHORT = 0.75
 CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
               "calorie", "kilocalorie"}
 
@@ -245,20 +239,17 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
 
 
 def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None,
-            short_share: float = SHORT_SHARE, symbol_share: float = 0.0) -> tuple[str, bool]:
+            short_share: float = SHORT_SHARE) -> tuple[str, bool]:
     """(how the unit is written, whether that is a short form); short forms include those the other unit explains.
 
     `context`: the share of questions that write a unit with context forms in one of them
-    (None: as often as any other short form); `short_share`: how often a short form is written;
-    `symbol_share`: how often that short form is the unit's symbol, its first alias (0: as any other).
+    (None: as often as any other short form); `short_share`: how often a short form is written.
     """
     if context is not None and unit.context and rng.random() < context:
         return rng.choice(unit.context), True
     roll = rng.random()
     short = unit.aliases + unit.context
     if short and roll < short_share:
-        if symbol_share and unit.aliases and rng.random() < symbol_share:  # no draw at 0: splits stay as they were
-            return unit.aliases[0], True
         return rng.choice(short), True
     if roll < short_share + 0.1:  # course-style questions often keep the singular ("How many gram ...")
         return unit.name, False
@@ -320,17 +311,17 @@ def _unit_words(*units: Unit) -> set[str]:
 
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
                  words: float | None = None, context: float | None = None, slips: float = 0.0,
-                 short_share: float = SHORT_SHARE, symbol_share: float = 0.0) -> Example:
+                 short_share: float = SHORT_SHARE) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
     `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
-    `context`, `short_share` and `symbol_share` are passed to `surface`; `slips` is the share of questions given a `_slip`.
+    `context` and `short_share` are passed to `surface`; `slips` is the share of questions given a `_slip`.
     """
     value = sample_value(rng, source.category)
     text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
-    src, src_short = surface(rng, source, value != 1, context, short_share, symbol_share)
-    dst, _ = surface(rng, target, True, context, short_share, symbol_share)
+    src, src_short = surface(rng, source, value != 1, context, short_share)
+    dst, _ = surface(rng, target, True, context, short_share)
     if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
@@ -500,7 +491,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
             cycle["train"] += 1
             example = make_example(rng, source, target, template, written, words,
                                    context=EXTRA_CONTEXT if extra else None, slips=EXTRA_SLIPS if extra else 0.0,
-                                   short_share=short_share, symbol_share=EXTRA_SYMBOL if extra else 0.0)
+                                   short_share=short_share)
             if extra and example.question in reserved:
                 continue
             if example.question not in seen_texts and _plausible(example):
@@ -520,9 +511,9 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
                             rng=random.Random(f"extra-{seed}"), extra=True)
     data_pairs = [p for p in shared if p[0].category == "data"]
     splits["train"] += draw(lambda r: r.choice(data_pairs), n_data, TEMPLATES, words=EXTRA_WORDS,
-                            rng=random.Random(f"data-{seed}"), extra=True, short_share=EXTRA_SHORT)
+                            rng=random.Random(f"data-{seed}"), extra=True, short_share=EXTRA_DATA_SHORT)
     splits["train"] += draw(variant_sampler(shared), n_variants, TEMPLATES, words=EXTRA_WORDS,
-                            rng=random.Random(f"variants-{seed}"), extra=True, short_share=EXTRA_SHORT)
+                            rng=random.Random(f"variants-{seed}"), extra=True)
     return splits
 
 
