@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("--openvino-step-tokens", type=int, default=engine.OPENVINO_STEP_TOKENS,
                         help="tokens one OpenVINO step may take (default: engine's, %(default)s)")
     parser.add_argument("--openvino-cache-gb", type=int, default=engine.OPENVINO_CACHE_GB,
-                        help="OpenVINO's key/value cache (default: engine's, %(default)s)")
+                        help="OpenVINO's key/value cache in GB, 0 grown as needed (default: engine's, %(default)s)")
     args = parser.parse_args(argv)
     engine.OPENVINO_STEP_TOKENS, engine.OPENVINO_CACHE_GB = args.openvino_step_tokens, args.openvino_cache_gb
     questions = [entry[0] for entry in Dataset("valid")]

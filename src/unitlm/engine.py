@@ -57,8 +57,8 @@ EXTERNAL_BATCH = 256  # prompts per call of an external engine, which batches th
 LLAMA_CPP_SLOTS = 64  # sequences llama.cpp decodes at once; a finished one's slot takes the next prompt
 LLAMA_CPP_BATCH_TOKENS = 2048  # tokens per llama_decode call (prompts and one-token steps together)
 ORT_BATCH = 32  # onnxruntime-genai refuses larger batches
-# Key/value cache OpenVINO's scheduler holds, in GB; 0: it grows as the running sequences need it, which
-# holds about 1 GB less than a fixed 1 GB cache in the service, at the same speed (docs/performance.md).
+# Key/value cache OpenVINO's scheduler holds, in GB; 0: it grows as the running sequences need it
+# rather than filling a fixed size under load (the service's soak: docs/performance.md).
 OPENVINO_CACHE_GB = 0
 OPENVINO_SEQUENCES = 256  # sequences one OpenVINO scheduler step may hold
 OPENVINO_STEP_TOKENS = 4096  # prompt and decode tokens one OpenVINO step may take
