@@ -3,6 +3,7 @@
     python scripts/memory.py --seconds 100
     ONEDNN_PRIMITIVE_CACHE_CAPACITY=64 python scripts/memory.py --seconds 100
     python scripts/memory.py --openvino-step-tokens 256 --openvino-cache-gb 1
+    python scripts/memory.py --openvino-runtime-cache 5000
 
 oneDNN reads ONEDNN_PRIMITIVE_CACHE_CAPACITY at its first kernel, so it is set in the
 environment of the process (`unitlm serve --onednn-cache` sets it for the service).
@@ -31,8 +32,11 @@ def main(argv=None) -> int:
                         help="tokens one OpenVINO step may take (default: engine's, %(default)s)")
     parser.add_argument("--openvino-cache-gb", type=int, default=engine.OPENVINO_CACHE_GB,
                         help="OpenVINO's key/value cache in GB, 0 grown as needed (default: engine's, %(default)s)")
+    parser.add_argument("--openvino-runtime-cache", type=int, default=engine.OPENVINO_RUNTIME_CACHE,
+                        help="kernels OpenVINO's CPU plugin keeps per input shape (default: engine's, %(default)s)")
     args = parser.parse_args(argv)
     engine.OPENVINO_STEP_TOKENS, engine.OPENVINO_CACHE_GB = args.openvino_step_tokens, args.openvino_cache_gb
+    engine.OPENVINO_RUNTIME_CACHE = args.openvino_runtime_cache
     questions = [entry[0] for entry in Dataset("valid")]
     model = sft.load()
     rng = random.Random(args.seed)
@@ -46,8 +50,8 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - began
     cache = os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "unset (1024)")
     print(f"ONEDNN_PRIMITIVE_CACHE_CAPACITY {cache}, OpenVINO step tokens {args.openvino_step_tokens}, cache "
-          f"{args.openvino_cache_gb} GB: {answered / elapsed:.2f} questions/s, dtype {model.model.dtype}, "
-          f"backend {engine.describe(model)['backend']}")
+          f"{args.openvino_cache_gb} GB, runtime cache {args.openvino_runtime_cache}: "
+          f"{answered / elapsed:.2f} questions/s, dtype {model.model.dtype}, backend {engine.describe(model)['backend']}")
     print(f"resident memory after warm-up {start:.0f} MB, at the end {rss_mb():.0f} MB")
     print("seconds, MB:", samples[:: max(1, len(samples) // 12)])
     return 0

@@ -242,6 +242,20 @@ def test_openvino_decodes_the_tokens_torch_decodes(tiny_llm, tmp_path, monkeypat
     assert not redone
 
 
+@needs_openvino
+def test_openvino_bounds_its_cpu_plugins_kernel_cache(tiny_llm, tmp_path, monkeypatch):
+    """The pipeline is built with the CPU plugin's per-shape kernel cache bounded (the service's memory)."""
+    import openvino_genai
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = []
+    monkeypatch.setattr(openvino_genai, "ContinuousBatchingPipeline", lambda *args: built.append(args))
+    engine.OpenVinoEngine(tiny_llm.model, tiny_llm.tokenizer, quantization="F16")
+    (path, scheduler, device, properties), = built
+    assert properties["CPU_RUNTIME_CACHE_CAPACITY"] == engine.OPENVINO_RUNTIME_CACHE < 5000
+    assert scheduler.cache_size == engine.OPENVINO_CACHE_GB
+
+
 needs_ort = pytest.mark.skipif(importlib.util.find_spec("onnxruntime_genai") is None,
                                reason="onnxruntime-genai not installed")
 
