@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--openvino-cache-gb", type=int, default=engine.OPENVINO_CACHE_GB,
                         help="OpenVINO's key/value cache in GB, 0 grown as needed (default: engine's, %(default)s)")
     parser.add_argument("--openvino-runtime-cache", type=int, default=engine.OPENVINO_RUNTIME_CACHE,
-                        help="kernels OpenVINO's CPU plugin keeps per input shape (default: engine's, %(default)s)")
+                        help="input shapes whose kernels OpenVINO's CPU plugin keeps (default: engine's, %(default)s)")
     args = parser.parse_args(argv)
     engine.OPENVINO_STEP_TOKENS, engine.OPENVINO_CACHE_GB = args.openvino_step_tokens, args.openvino_cache_gb
     engine.OPENVINO_RUNTIME_CACHE = args.openvino_runtime_cache
@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     cache = os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "unset (1024)")
     print(f"ONEDNN_PRIMITIVE_CACHE_CAPACITY {cache}, OpenVINO step tokens {args.openvino_step_tokens}, cache "
           f"{args.openvino_cache_gb} GB, runtime cache {args.openvino_runtime_cache}: "
-          f"{answered / elapsed:.2f} questions/s, dtype {model.model.dtype}, backend {engine.describe(model)['backend']}")
+          f"{answered / elapsed:.2f} questions/s, dtype {model.model.dtype}, "
+          f"backend {engine.describe(model)['backend']}")
     print(f"resident memory after warm-up {start:.0f} MB, at the end {rss_mb():.0f} MB")
     print("seconds, MB:", samples[:: max(1, len(samples) // 12)])
     return 0

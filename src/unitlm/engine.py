@@ -62,9 +62,9 @@ ORT_BATCH = 32  # onnxruntime-genai refuses larger batches
 OPENVINO_CACHE_GB = 0
 OPENVINO_SEQUENCES = 256  # sequences one OpenVINO scheduler step may hold
 OPENVINO_STEP_TOKENS = 4096  # prompt and decode tokens one OpenVINO step may take
-# Kernels OpenVINO's CPU plugin keeps per input shape (CPU_RUNTIME_CACHE_CAPACITY; the plugin's default
-# is 5000). Every step of continuous batching has a new token count, so under a long-running service
-# that cache is what grows (jemalloc's heap profile of the soak: docs/log.md).
+# Input shapes whose compiled kernels OpenVINO's CPU plugin keeps (CPU_RUNTIME_CACHE_CAPACITY; the
+# plugin's default is 5000). Nearly every step of continuous batching has a new token count, so under a
+# long-running service that cache is what grows (jemalloc's heap profile of the soak: docs/log.md).
 OPENVINO_RUNTIME_CACHE = 100
 SMOOTH_ALPHA = 0.5  # SmoothQuant migration strength: how much of each activation channel's range moves into weights
 # auto makes the int8 copy (SmoothQuant and quantization: about 10 s on 2 cores) for batches this large only
