@@ -1,0 +1,84 @@
+"""Terse questions in every category: each ordered pair of the short forms people type for a
+category's units ("How many Kb is 16 KB?", "4 G in MB?", "What is 5 oz in g?", "30 C to F"), one
+question each, answered by SFT and RFT; accuracy per category and the misses.
+
+The forms are the data model's own readings (units.py: `oz` beside a volume unit is the fluid
+ounce, G/M/T beside another data unit are giga/mega/terabytes, all-lowercase kb/mb/gb are
+bytes). It is a probe of reading units written short, not a split: the train split's phrasings
+include these shapes, but no question of it was drawn from this list. `--categories data` is
+the data-size probe of docs/log.md's entries from 2026-12-03 on, question for question.
+
+    python scripts/terse.py --adapters src/unitlm --out runs/terse.json
+    python scripts/terse.py --categories data,temperature
+"""
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from unitlm import rft, sft, units
+from unitlm.data import is_answer_valid
+
+FORMS = {  # the short forms (and a few plain words) people type, per category
+    "data": "B,b,bit,byte,KB,kB,K,Kb,kb,MB,M,Mb,mb,GB,G,Gb,gb,TB,T",
+    "length": "mm,cm,m,km,in,ft,yd,mi,inches,feet,miles",
+    "mass": "mg,g,kg,oz,lb,lbs,st,grams,pounds,ounces,kilos",
+    "time": "ms,s,sec,min,mins,h,hr,hrs,days,wk,yr,weeks,years,hours,minutes",
+    "volume": "ml,mL,L,l,gal,qt,pt,cups,fl oz,tbsp,tsp,cc,m3,gallons,liters,quarts",
+    "speed": "mph,km/h,kph,m/s,ft/s,knots",
+    "area": "sq ft,sq m,m2,acres,ha,sq mi,km2,sq in,cm2",
+    "energy": "J,kJ,cal,kcal,kWh,Wh,BTU,MJ",
+    "pressure": "Pa,kPa,bar,psi,atm,mmHg,hPa,mbar",
+    "temperature": "°C,°F,C,F,K",
+}
+SHAPES = ["How many {a} is {n} {b}?", "What is {n} {b} in {a}?", "{n} {b} to {a}", "Convert {n}{b} to {a}",
+          "How many {a} in {n} {b}?"]
+VALUES = [2, 3, 4, 5, 7, 8, 10, 12, 16, 25, 64, 100, 250, 512, 0.5, 1.5]
+
+
+def questions(category: str, seed: int = 1) -> list[tuple[str, float]]:
+    """(question, exact answer) for every ordered pair of the category's forms that name two different units."""
+    rng = random.Random(seed + list(FORMS).index(category))  # data: seed 1, as the data-size probe always drew
+    forms = FORMS[category].split(",")
+    out = []
+    for a in forms:
+        for b in forms:
+            target, source = units.lookup(a, category), units.lookup(b, category)
+            if target is source:
+                continue
+            n = rng.choice(VALUES)
+            shape = rng.choice(SHAPES)
+            if " " in b:  # "5 fl oz", not "5fl oz"
+                shape = shape.replace("{n}{b}", "{n} {b}")
+            out.append((shape.format(a=a, b=b, n=n), units.convert(n, source, target)))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
+                        help="folder holding sft_model and rft_model (default: the package's)")
+    parser.add_argument("--categories", default=",".join(FORMS), help="comma-separated categories (default: all)")
+    parser.add_argument("--out", type=Path, default=Path("runs/terse.json"))
+    args = parser.parse_args(argv)
+    asked = [(category, q, gold) for category in args.categories.split(",") for q, gold in questions(category)]
+    result = {"questions": len(asked), "adapters": str(args.adapters), "misses": {}}
+    for name, module in (("sft", sft), ("rft", rft)):
+        answers = module.load(args.adapters / f"{name}_model").answer(*[q for _, q, _ in asked])
+        correct = [is_answer_valid(x, gold) for x, (_, _, gold) in zip(answers, asked)]
+        by_category = {}
+        for ok, (category, _, _) in zip(correct, asked):
+            by_category.setdefault(category, []).append(ok)
+        result[name] = sum(correct) / len(asked)
+        result[f"{name}_by_category"] = {c: round(sum(v) / len(v), 3) for c, v in by_category.items()}
+        result["misses"][name] = [[q, gold, x] for ok, x, (_, q, gold) in zip(correct, answers, asked) if not ok]
+        print(f"{name}: {result[name]:.3f} on {len(asked)} terse questions; "
+              + ", ".join(f"{c} {v:.3f}" for c, v in result[f"{name}_by_category"].items()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
