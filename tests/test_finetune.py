@@ -335,3 +335,18 @@ def test_two_process_training_agrees(tiny_model_dir, tmp_path):
     assert metadata["processes"] == 2
     assert (out / "adapter_model.safetensors").is_file()
     assert not list(tmp_path.glob(".adapter.tmp-*"))
+
+
+def test_replay_mixes_train_pairs_into_a_round(tmp_path):
+    """A round on a narrow file (the forms split) takes `replay` pairs of the train split too, the same ones each run."""
+    from unitlm.data import Dataset
+
+    (tmp_path / "d.json").write_text(json.dumps([["How many m in 2 km?", 2000.0,
+                                                  "1 kilometer = 1000 meter. 1 meter = 1 meter. <answer>2 * 1000 / 1</answer>"]]))
+    config = rft.RFTConfig(train_file=str(tmp_path / "d.json"), replay=5)
+    pairs, path = finetune.training_pairs(rft.STAGE, config)
+    assert path == tmp_path / "d.json" and len(pairs) == 6 and pairs[0][0] == "How many m in 2 km?"
+    train = {entry[0]: entry[2] for entry in Dataset("train").data}
+    assert all(train.get(question) == target for question, target in pairs[1:])
+    assert pairs == finetune.training_pairs(rft.STAGE, config)[0]
+    assert finetune.training_pairs(rft.STAGE, rft.RFTConfig(train_file=str(tmp_path / "d.json")))[0] == pairs[:1]

@@ -160,12 +160,38 @@ def test_ambiguous_questions_cover_default_and_named_readings():
 def test_same_seed_same_files(tmp_path):
     a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2)
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2)
-    assert set(a) == {"train", "valid", "test", "written", "ambiguous"}
+    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms"}
     for split in a:
         assert filecmp.cmp(a[split], b[split], shallow=False)
     assert Dataset(a["train"]).data[0][2].endswith("</answer>")
     assert len(json.loads(a["test"].read_text())) == 50
     assert questions.check_files(list(a.values())) == []
+
+
+def test_typed_forms_are_the_short_ones_people_type():
+    assert [questions.typed_form(units.BY_NAME[n]) for n in ("gram", "ounce", "cubic meter", "degree Celsius",
+                                                              "kilobyte", "fluid ounce")] == ["g", "oz", "m3", "C", "K",
+                                                                                               "oz"]
+    assert questions.typed_form(units.BY_NAME["decade"]) is None
+
+
+def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(tmp_path):
+    taken = {"How many g are in 4 oz?"}
+    forms = questions.forms_examples(0, 400, taken)
+    assert len(forms) == 400 and len({e.question for e in forms}) == 400 and not {e.question for e in forms} & taken
+    assert "data" not in {e.category for e in forms}
+    typed = [e for e in forms if (form := questions.typed_form(units.BY_NAME[e.source]))
+             and re.search(rf"(?<![\w^*]){re.escape(form)}(?![\w^*])", e.question)]
+    assert len(typed) > 0.4 * len(forms)
+    focus = {name for group in questions.FORMS_GROUPS for name in group}
+    assert sum(e.source in focus and e.target in focus for e in forms) > 0.3 * len(forms)
+    assert all(e.answer == pytest.approx(units.convert(units.value_in_question(e.question), e.source, e.target))
+               for e in forms if units.value_in_question(e.question) is not None and e.category != "temperature")
+    assert all(e.reasoning.endswith("</answer>") for e in forms)
+    a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2, n_forms=0)
+    b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2, n_forms=30)
+    assert len(json.loads(b["forms"].read_text())) == 30 and len(json.loads(a["forms"].read_text())) == 0
+    assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a if split != "forms")
 
 
 def test_check_files_reports_overlap(tmp_path):
@@ -188,7 +214,7 @@ def test_generate_rejects_a_bad_count(capsys):
 
 
 def test_shipped_splits_are_clean_and_tagged():
-    names = ("train", "valid", "test", "written", "ambiguous")
+    names = ("train", "valid", "test", "written", "ambiguous", "forms")
     assert questions.check_files([split_path(s) for s in names]) == []
     for name in names:
         dataset = Dataset(name)

@@ -64,6 +64,8 @@ class TrainConfig:
     warmup_share: float = option(0.05, "share of the steps with a linearly rising learning rate", at_least=0,
                                  at_most=1)
     max_examples: int | None = option(None, "train on only the first N training pairs (default: all)", at_least=1)
+    replay: int = option(0, "pairs of the train split mixed in at random, so a round on a narrow file (the forms "
+                            "split) keeps what the rounds before it taught", at_least=0)
     seed: int = option(0, "seed of LoRA's initial weights and of the batch order", at_least=0)
 
     def __post_init__(self):
@@ -331,13 +333,18 @@ def _load_checkpoint(path: Path, key: str, model, optimizer, schedule) -> int:
 
 
 def training_pairs(stage: Stage, config: TrainConfig) -> tuple[list[tuple[str, str]], Path]:
-    """The stage's (question, target) pairs from `config.train_file`, in file order, and that file's path."""
+    """The stage's (question, target) pairs from `config.train_file`, in file order, then `config.replay` pairs
+    drawn from the train split; and the file's path."""
     dataset = Dataset(config.train_file)
     pairs = [pair for entry in dataset.data if (pair := stage.pair(entry, config)) is not None]
     if not pairs:
         raise DataError(f"{dataset.path}: none of its {len(dataset)} entries gives a {stage.name} training pair "
                         f"({(stage.pair.__doc__ or '').strip().splitlines()[0]})")
-    return pairs[: config.max_examples], dataset.path
+    pairs = pairs[: config.max_examples]
+    if config.replay:
+        train = [pair for entry in Dataset("train").data if (pair := stage.pair(entry, config)) is not None]
+        pairs += random.Random(f"replay-{config.seed}").sample(train, min(config.replay, len(train)))
+    return pairs, dataset.path
 
 
 def train(stage: Stage, config: TrainConfig):
@@ -352,6 +359,8 @@ def train(stage: Stage, config: TrainConfig):
     pairs, path = training_pairs(stage, config)
     metadata = {"stage": stage.name, "train_file": source_name(config.train_file, output_dir.parent),
                 "train_file_sha256": file_hash(path), "command": stage.make_command}
+    if config.replay:
+        metadata["replay_file_sha256"] = file_hash(Dataset("train").path)
     train_adapter(pairs, output_dir, config, metadata)
     if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
         return None

@@ -5,19 +5,23 @@
     unitlm pipeline --recipe my.toml --run runs/try  # run the same command again to resume
     unitlm ship runs/full                            # then, to update the package: copy the run's adapters into it
 
-Stages: data (record the shipped splits), cot (eval), sft (train + test),
-rft_gold (RFT round 0: the SFT adapter, trained further on the generator's
-gold reasoning), datagen (sample from that adapter, keep what is correct),
-rft (continue round 0 on the kept samples + test), then `unitlm report`.
-Every file of a run is in its folder: RUN/sft_model, RUN/rft_gold_model,
-RUN/rft_data.json, RUN/rft_model, their logs, RUN/results/<method>.json (see
-report.py). A finished stage writes RUN/stages/<name>.done with its result and
-is skipped on a rerun; delete that file to redo it. Nothing here writes into
-the package.
+Stages: data (record the shipped splits), cot (eval), sft (train), sft_forms
+(the sft adapter continued on the forms split, everyday pairs in the forms people
+type, with train questions mixed in + test), rft_gold (RFT round 0: the sft
+stage's adapter, trained further on the generator's gold reasoning), datagen
+(sample from that adapter, keep what is correct), rft (round 1: round 0 continued
+on the kept samples), rft_forms (round 2: round 1 continued on the forms split as
+sft_forms does + test), then `unitlm report`.
+Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_model,
+RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_model (the
+adapters `unitlm ship` takes are sft_model and rft_model), their logs,
+RUN/results/<method>.json (see report.py). A finished stage writes
+RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
+file to redo it. Nothing here writes into the package.
 
-A recipe is a TOML file with a table per stage ([evaluate], [sft], [rft_gold],
-[datagen], [rft]); each sets fields of that stage's config class, and a field it
-leaves out keeps its default (`unitlm sft train --help` lists them). Where each
+A recipe is a TOML file with a table per stage ([evaluate], [sft], [sft_forms],
+[rft_gold], [datagen], [rft], [rft_forms]); each sets fields of that stage's
+config class, and a field it leaves out keeps its default (`unitlm sft train --help` lists them). Where each
 stage reads and writes is the pipeline's to set, not the recipe's.
 """
 
@@ -32,7 +36,8 @@ from pathlib import Path
 from . import report
 from .options import from_table, option, validate
 
-STAGES = ("data", "cot", "sft", "rft_gold", "datagen", "rft")
+STAGES = ("data", "cot", "sft", "sft_forms", "rft_gold", "datagen", "rft", "rft_forms")
+SCORED_AS = {"sft_forms": "sft", "rft_forms": "rft"}  # the stages whose adapter is a method's final one
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
@@ -79,7 +84,7 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
     from .rft import RFTConfig
     from .sft import SFTConfig
 
-    tables = ("evaluate", "sft", "rft_gold", "datagen", "rft")
+    tables = ("evaluate", "sft", "sft_forms", "rft_gold", "datagen", "rft", "rft_forms")
     unknown = sorted(set(recipe) - set(tables))
     if unknown or not all(isinstance(recipe.get(name, {}), dict) for name in tables):
         raise ValueError(f"{where}: a recipe holds only the tables {', '.join(tables)}"
@@ -90,13 +95,17 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
 
     return {
         "evaluate": build("evaluate", EvalConfig),
-        "sft": build("sft", SFTConfig, output_dir=str(run / "sft_model")),
+        "sft": build("sft", SFTConfig, output_dir=str(run / "sft_round1_model")),
+        "sft_forms": build("sft_forms", SFTConfig, output_dir=str(run / "sft_model"),
+                           init_adapter=str(run / "sft_round1_model"), train_file="forms"),
         "rft_gold": build("rft_gold", RFTConfig, output_dir=str(run / "rft_gold_model"),
-                          init_adapter=str(run / "sft_model")),
+                          init_adapter=str(run / "sft_round1_model")),
         "datagen": build("datagen", DatagenConfig, out=str(run / "rft_data.json"),
                          adapter=str(run / "rft_gold_model")),
-        "rft": build("rft", RFTConfig, output_dir=str(run / "rft_model"), init_adapter=str(run / "rft_gold_model"),
-                     train_file=str(run / "rft_data.json")),
+        "rft": build("rft", RFTConfig, output_dir=str(run / "rft_round1_model"),
+                     init_adapter=str(run / "rft_gold_model"), train_file=str(run / "rft_data.json")),
+        "rft_forms": build("rft_forms", RFTConfig, output_dir=str(run / "rft_model"),
+                           init_adapter=str(run / "rft_round1_model"), train_file="forms"),
     }
 
 
@@ -117,22 +126,28 @@ def stage_cot(run: Path, configs: dict) -> dict:
 
 
 def _trained(run: Path, configs: dict, name: str) -> dict:
-    """Train the adapter of stage `name`; score it on the evaluation split when it is a method of the report."""
+    """Train the adapter of stage `name`; score it on the evaluation split when it is the final adapter of a
+    method of the report (SCORED_AS)."""
     from . import rft, sft
 
-    module = sft if name == "sft" else rft
+    module = sft if name.startswith("sft") else rft
     config, evaluation = configs[name], configs["evaluate"]
     valid = module.train_model(config)
     folder = Path(config.output_dir).name
     record = {"output_dir": folder, "valid_accuracy": valid.accuracy, "valid_answer_rate": valid.answer_rate}
-    if name in evaluation.scored():
+    method = SCORED_AS.get(name)
+    if method in evaluation.scored():
         result = module.test_model(config.output_dir, evaluation.split, evaluation.max_questions, model=config.model)
-        record |= report.write_result(run, name, result, evaluation.split, log_dir=f"{folder}_logs")
+        record |= report.write_result(run, method, result, evaluation.split, log_dir=f"{folder}_logs")
     return record
 
 
 def stage_sft(run: Path, configs: dict) -> dict:
     return _trained(run, configs, "sft")
+
+
+def stage_sft_forms(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "sft_forms")
 
 
 def stage_rft_gold(run: Path, configs: dict) -> dict:
@@ -148,6 +163,10 @@ def stage_datagen(run: Path, configs: dict) -> dict:
 
 def stage_rft(run: Path, configs: dict) -> dict:
     return _trained(run, configs, "rft")
+
+
+def stage_rft_forms(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "rft_forms")
 
 
 def _check_recipe(run: Path, name: str, recipe: dict) -> None:
@@ -207,8 +226,8 @@ def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
     _check_recipe(run, recipe.stem, values)
     _check_data(run)
     write_json_atomic(run / "environment.json", report.environment())
-    functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "rft_gold": stage_rft_gold,
-                 "datagen": stage_datagen, "rft": stage_rft}
+    functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "sft_forms": stage_sft_forms,
+                 "rft_gold": stage_rft_gold, "datagen": stage_datagen, "rft": stage_rft, "rft_forms": stage_rft_forms}
     command = reproduce_command(recipe, run)
     for number, name in enumerate(STAGES, 1):
         done = run / "stages" / f"{name}.done"

@@ -17,6 +17,8 @@ What it draws follows how people ask:
 - `ambiguous` holds questions on words with several meanings (ton, ounce, gallon, pint,
   quart, cup), asked with the bare word (the stated default: US customary, the fluid
   ounce in a volume question) and with a named variant ("metric ton", "imperial gallon").
+- `forms` (with gold reasoning, like train) holds everyday pairs written the way people type
+  them ("4 oz in g", "m3", "30 C to F"), for a last training round of each adapter (`forms_examples`).
 """
 
 import argparse
@@ -100,6 +102,21 @@ EXTRA_DATA = 1500
 # everyday conversion ("kilograms to imperial tons") was read as the default when few train questions
 # held it (docs/log.md, 2026-12-04).
 EXTRA_VARIANTS = 800
+# A split of its own, `forms`, for a last round of each adapter (recipes/full.toml, [sft_forms] and
+# [rft_forms]): FORMS_QUESTIONS questions on everyday pairs written the way people type them, each unit
+# in its typed form (the shortest one-word short form: `g`, `oz`, `m3`, `C`) FORMS_TYPED of the time.
+# FORMS_FOCUS of them pair the units of one of FORMS_GROUPS (mass units beside ounces, cubic meters
+# beside everyday volumes, the temperature scales: what a terse probe of every category found misread,
+# docs/log.md, 2026-12-06), FORMS_COMMON a common pair, the rest any pair; never a data size (EXTRA_DATA
+# covers those). A unit not in its typed form is written short FORMS_SHORT of the time, and FORMS_SLIPS
+# of the questions carry a slip.
+FORMS_QUESTIONS = 1000
+FORMS_TYPED, FORMS_SHORT, FORMS_SLIPS = 0.6, 0.8, 0.1
+FORMS_FOCUS, FORMS_COMMON = 0.4, 0.3
+FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
+                ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
+                 "cubic centimeter"],
+                ["degree Celsius", "degree Fahrenheit", "kelvin"]]
 SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
 EXTRA_DATA_SHORT = 0.75
 CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
@@ -238,13 +255,22 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
     return text
 
 
+def typed_form(unit: Unit) -> str | None:
+    """The form people type for `unit`: its shortest one-word short form (`g`, `oz`, `m3`, `C`, `K` beside MB)."""
+    short = [form for form in unit.aliases + unit.context if " " not in form]
+    return min(short, key=len) if short else None
+
+
 def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None,
-            short_share: float = SHORT_SHARE) -> tuple[str, bool]:
+            short_share: float = SHORT_SHARE, typed: float = 0.0) -> tuple[str, bool]:
     """(how the unit is written, whether that is a short form); short forms include those the other unit explains.
 
-    `context`: the share of questions that write a unit with context forms in one of them
-    (None: as often as any other short form); `short_share`: how often a short form is written.
+    `typed`: the share written in `typed_form`; `context`: the share of questions that write a unit
+    with context forms in one of them (None: as often as any other short form); `short_share`: how
+    often a short form is written otherwise.
     """
+    if typed and (form := typed_form(unit)) and rng.random() < typed:
+        return form, True
     if context is not None and unit.context and rng.random() < context:
         return rng.choice(unit.context), True
     roll = rng.random()
@@ -311,24 +337,24 @@ def _unit_words(*units: Unit) -> set[str]:
 
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
                  words: float | None = None, context: float | None = None, slips: float = 0.0,
-                 short_share: float = SHORT_SHARE) -> Example:
+                 short_share: float = SHORT_SHARE, typed: float = 0.0) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
     `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
-    `context` and `short_share` are passed to `surface`; `slips` is the share of questions given a `_slip`.
+    `context`, `short_share` and `typed` are passed to `surface`; `slips` is the share of questions given a `_slip`.
     """
     value = sample_value(rng, source.category)
     text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
-    src, src_short = surface(rng, source, value != 1, context, short_share)
-    dst, _ = surface(rng, target, True, context, short_share)
+    src, src_short = surface(rng, source, value != 1, context, short_share, typed)
+    dst, _ = surface(rng, target, True, context, short_share, typed)
     if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
     if src_short and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
         template = template.replace("{v} {src}", "{v}{src}")  # "5km", "4G"
-    question = template.format(v=text, src=src, dst=dst, src1=surface(rng, source, False)[0],
-                               dst1=surface(rng, target, False)[0])
+    question = template.format(v=text, src=src, dst=dst, src1=surface(rng, source, False, typed=typed)[0],
+                               dst1=surface(rng, target, False, typed=typed)[0])
     question = question[0].upper() + question[1:]
     if written and rng.random() < 0.3:
         question = _typo(rng, question, _unit_words(source, target))
@@ -466,6 +492,31 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
+def forms_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
+    """The `forms` split: `count` questions on everyday pairs in the forms people type (FORMS_* above), in
+    the train templates, none of them a question in `taken`."""
+    rng = random.Random(f"forms-{seed}")
+    shared = [pair for pair in split_pairs(seed)[0] if pair[0].category != "data"]
+    allowed = set(shared)
+    common = [pair for a, b in COMMON_PAIRS for pair in ((BY_NAME[a], BY_NAME[b]), (BY_NAME[b], BY_NAME[a]))
+              if pair in allowed]
+    focus = [(BY_NAME[a], BY_NAME[b]) for group in FORMS_GROUPS for a in group for b in group if a != b]
+    focus = [p for p in focus if p in allowed and (p[0].category != "volume" or "cubic meter" in (p[0].name, p[1].name))]
+    sampler = PairSampler(shared)
+    out, seen, k = [], set(taken), 0
+    while len(out) < count:
+        roll = rng.random()
+        source, target = rng.choice(focus) if roll < FORMS_FOCUS else (
+            rng.choice(common) if roll < FORMS_FOCUS + FORMS_COMMON else sampler(rng))
+        example = make_example(rng, source, target, TEMPLATES[k % len(TEMPLATES)], slips=FORMS_SLIPS,
+                               short_share=FORMS_SHORT, typed=FORMS_TYPED)
+        k += 1
+        if example.question not in seen and _plausible(example):
+            seen.add(example.question)
+            out.append(example)
+    return out
+
+
 def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN,
                     reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA,
                     n_variants: int = EXTRA_VARIANTS) -> dict[str, list[Example]]:
@@ -524,8 +575,9 @@ def _plausible(example: Example) -> bool:
 
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
                  per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA,
-                 n_variants: int = EXTRA_VARIANTS) -> dict[str, Path]:
-    """Write train/valid/test/written/ambiguous JSON (train with gold reasoning) and `.tags.json` sidecars."""
+                 n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS) -> dict[str, Path]:
+    """Write train/valid/test/written/ambiguous/forms JSON (train and forms with gold reasoning) and
+    `.tags.json` sidecars."""
     from .data import write_json_atomic
 
     out = Path(out)
@@ -543,10 +595,11 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
         if example.question not in taken:
             taken.add(example.question)
             splits["ambiguous"].append((example, reading))
+    splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
-        write_json_atomic(path, [e.entry(with_reasoning=split == "train") for e, _ in examples])
+        write_json_atomic(path, [e.entry(with_reasoning=split in ("train", "forms")) for e, _ in examples])
         tags = [
             {"category": e.category, "source": e.source, "target": e.target,
              "unseen_pair": (e.source, e.target) in unseen_names, **({"reading": r} if r else {})}
@@ -584,7 +637,7 @@ def main(argv=None):
         epilog="example: unitlm data generate --n 10000 --n-eval 1000 --seed 0 --out src/unitlm/splits",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous JSON")
+    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms JSON")
     generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions drawn before the evaluation splits (default: %(default)s)")
     generate.add_argument("--n-extra", type=checked(int, {"at_least": 0}), default=EXTRA_TRAIN,
                           help="train questions drawn after the evaluation splits, more of them with number words "
@@ -595,6 +648,9 @@ def main(argv=None):
     generate.add_argument("--n-variants", type=checked(int, {"at_least": 0}), default=EXTRA_VARIANTS,
                           help="train questions last, on words of several readings (ton, ounce, gallon ...) and "
                                "the variants they name (default: %(default)s)")
+    generate.add_argument("--n-forms", type=checked(int, {"at_least": 0}), default=FORMS_QUESTIONS,
+                          help="questions of the forms split: everyday pairs in the forms people type, for a last "
+                               "training round (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -604,7 +660,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "generate":
         for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
-                                              n_data=args.n_data, n_variants=args.n_variants).items():
+                                              n_data=args.n_data, n_variants=args.n_variants,
+                                              n_forms=args.n_forms).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
