@@ -32,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .base_llm import PROMPT_FORMAT, format_example, load_model, quiet_transformers
-from .data import DataError, Dataset, benchmark_and_print, file_hash, source_name
+from .data import DataError, Dataset, benchmark_and_print, file_hash, source_name, split_path
 from .options import add_flags, add_test_command, from_flags, option, validate
 
 METADATA = "unitlm_adapter.json"
@@ -360,7 +360,7 @@ def train(stage: Stage, config: TrainConfig):
     metadata = {"stage": stage.name, "train_file": source_name(config.train_file, output_dir.parent),
                 "train_file_sha256": file_hash(path), "command": stage.make_command}
     if config.replay:
-        metadata["replay_file_sha256"] = file_hash(Dataset("train").path)
+        metadata["replay_file_sha256"] = file_hash(split_path("train"))
     train_adapter(pairs, output_dir, config, metadata)
     if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
         return None
