@@ -18,7 +18,8 @@ What it draws follows how people ask:
   quart, cup), asked with the bare word (the stated default: US customary, the fluid
   ounce in a volume question) and with a named variant ("metric ton", "imperial gallon").
 - `forms` (with gold reasoning, like train) holds everyday pairs written the way people type
-  them ("4 oz in g", "m3", "30 C to F"), for a last training round of each adapter (`forms_examples`).
+  them ("4 oz in g", "m3", "30 C to F") and values as people say them ("3/4 cup", "half a
+  gallon"), for a last training round of each adapter (`forms_examples`).
 """
 
 import argparse
@@ -113,6 +114,13 @@ EXTRA_VARIANTS = 800
 FORMS_QUESTIONS = 1000
 FORMS_TYPED, FORMS_SHORT, FORMS_SLIPS = 0.6, 0.8, 0.1
 FORMS_FOCUS, FORMS_COMMON = 0.4, 0.3
+# FORMS_VALUES more questions of the forms split write their value the way people say it or write it in a
+# recipe (`spoken_value`): a fraction ("3/4 cup", "1 1/2 hours", "½ lb"), a phrase ("half a gallon", "one and
+# a half hours") or a round number in words ("five hundred grams"); never a temperature. Their reasoning
+# copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a phrase's value as a number, so the
+# model reads the value and the calculator does the arithmetic. Both adapters answered 4 of 20 such
+# hand-written questions before (docs/log.md, 2026-12-06).
+FORMS_VALUES = 400
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -124,6 +132,15 @@ CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "k
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve"]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+FRACTIONS = [(1, 2), (1, 3), (2, 3), (1, 4), (3, 4), (1, 8), (3, 8), (5, 8), (7, 8), (1, 16), (2, 5)]
+GLYPHS = {(1, 2): "½", (1, 4): "¼", (3, 4): "¾", (1, 3): "⅓", (2, 3): "⅔", (1, 8): "⅛"}
+# (value, phrase, the value as the reasoning writes it, whether the unit's name follows in the singular)
+PHRASES = [(0.5, "half a", "0.5", True), (0.5, "a half", "0.5", True), (0.25, "a quarter of a", "0.25", True),
+           (0.25, "a quarter", "0.25", True), (0.75, "three quarters of a", "0.75", True),
+           (1 / 3, "a third of a", "1/3", True), (1.5, "one and a half", "1.5", False),
+           (1.5, "one and a half", "1.5", False), (2.5, "two and a half", "2.5", False),
+           (3.5, "three and a half", "3.5", False), (2, "a couple of", "2", False), (12, "a dozen", "12", False)]
 
 # Phrasings of train, valid and test. {v} value, {src} source unit agreeing with v, {dst} target
 # unit, {src1}/{dst1} unit names without a value.
@@ -335,23 +352,60 @@ def _unit_words(*units: Unit) -> set[str]:
     return {w.lower() for u in units for f in u.forms + u.context for w in f.split()}
 
 
+def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
+    """(value, as written, as the reasoning writes it, how the unit follows it) for a value written as
+    people say it (FORMS_VALUES above). The unit follows in any form, singular ("one": "3/4 cup") or
+    plural ("many": "1 1/2 hrs"), or as its name, singular after an article ("name": "half a gallon")
+    or plural ("names": "five hundred grams").
+    """
+    kind = rng.random()
+    if kind < 0.55:
+        (num, den), whole = rng.choice(FRACTIONS), rng.choice([0, 0, 0, 1, 1, 2, 3])
+        glyph = GLYPHS.get((num, den)) if kind < 0.12 else None
+        fraction = glyph or f"{num}/{den}"
+        if not whole:
+            return num / den, fraction, f"{num}/{den}", "one"
+        written = f"{whole}{fraction}" if glyph and rng.random() < 0.5 else f"{whole}{rng.choice(' -' if not glyph else ' ')}{fraction}"
+        return whole + num / den, written, f"({whole} + {num}/{den})", "many"
+    if kind < 0.8:
+        value, phrase, text, singular = rng.choice(PHRASES)
+        return value, phrase, text, "name" if singular else "names"
+    if kind < 0.88:
+        k = rng.randrange(len(TENS))
+        return float(20 + 10 * k), TENS[k], str(20 + 10 * k), "names"
+    scale, word = rng.choice([(100, "hundred"), (100, "hundred"), (1000, "thousand"), (1e6, "million")])
+    n = rng.choice([1, 1, 2, 3, 5, 8]) if scale < 1e6 else 1
+    lead = ("a" if rng.random() < 0.6 else "one") if n == 1 else NUMBER_WORDS[n]
+    return float(n * scale), f"{lead} {word}", number(n * scale), "names"
+
+
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
                  words: float | None = None, context: float | None = None, slips: float = 0.0,
-                 short_share: float = SHORT_SHARE, typed: float = 0.0) -> Example:
+                 short_share: float = SHORT_SHARE, typed: float = 0.0, spoken: bool = False) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
     `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
-    `context`, `short_share` and `typed` are passed to `surface`; `slips` is the share of questions given a `_slip`.
+    `context`, `short_share` and `typed` are passed to `surface`; `slips` is the share of questions given a
+    `_slip`; `spoken` writes the value as `spoken_value` does (not for temperatures).
     """
-    value = sample_value(rng, source.category)
-    text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
-    src, src_short = surface(rng, source, value != 1, context, short_share, typed)
+    value_text = None
+    if spoken and source.category != "temperature":
+        value, text, value_text, follows = spoken_value(rng)
+        src, src_short = surface(rng, source, follows != "one", context, short_share, typed)
+        if follows in ("name", "names") and "{v} {src}" in template:
+            src, src_short = (source.plural if follows == "names" else source.name), False
+            if text.endswith(" a") and src[0].lower() in "aeiou":
+                text += "n"  # "half an hour"
+    else:
+        value = sample_value(rng, source.category)
+        text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
+        src, src_short = surface(rng, source, value != 1, context, short_share, typed)
     dst, _ = surface(rng, target, True, context, short_share, typed)
-    if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
+    if value == 1 and not spoken and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
-    if src_short and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
+    if src_short and not spoken and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
         template = template.replace("{v} {src}", "{v}{src}")  # "5km", "4G"
     question = template.format(v=text, src=src, dst=dst, src1=surface(rng, source, False, typed=typed)[0],
                                dst1=surface(rng, target, False, typed=typed)[0])
@@ -366,7 +420,8 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
     elif roll < 0.22:
         question = question.rstrip("?.!")
     answer = convert(value, source, target)
-    return Example(question, answer, reasoning(value, source, target), source.category, source.name, target.name)
+    return Example(question, answer, reasoning(value, source, target, value_text), source.category, source.name,
+                   target.name)
 
 
 def all_pairs() -> list[tuple[Unit, Unit]]:
@@ -492,9 +547,10 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
-def forms_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
-    """The `forms` split: `count` questions on everyday pairs in the forms people type (FORMS_* above), in
-    the train templates, none of them a question in `taken`."""
+def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS_VALUES) -> list[Example]:
+    """The `forms` split: `count` questions on everyday pairs in the forms people type (FORMS_* above), then
+    `n_values` with values as people say them (`spoken_value`), in the train templates, none of them a
+    question in `taken`."""
     rng = random.Random(f"forms-{seed}")
     shared = [pair for pair in split_pairs(seed)[0] if pair[0].category != "data"]
     allowed = set(shared)
@@ -510,6 +566,18 @@ def forms_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
             rng.choice(common) if roll < FORMS_FOCUS + FORMS_COMMON else sampler(rng))
         example = make_example(rng, source, target, TEMPLATES[k % len(TEMPLATES)], slips=FORMS_SLIPS,
                                short_share=FORMS_SHORT, typed=FORMS_TYPED)
+        k += 1
+        if example.question not in seen and _plausible(example):
+            seen.add(example.question)
+            out.append(example)
+    rng = random.Random(f"forms-values-{seed}")  # its own draw: the questions above stay as they were
+    shared = [pair for pair in shared if pair[0].category != "temperature"]
+    common = [pair for pair in common if pair[0].category != "temperature"]
+    sampler, end = PairSampler(shared), len(out) + n_values
+    templates = [t for t in TEMPLATES if "{v} {src}" in t]  # "half a mile", never "for half a units"
+    while len(out) < end:
+        source, target = rng.choice(common) if rng.random() < FORMS_COMMON * 2 else sampler(rng)
+        example = make_example(rng, source, target, templates[k % len(templates)], slips=FORMS_SLIPS, spoken=True)
         k += 1
         if example.question not in seen and _plausible(example):
             seen.add(example.question)
@@ -575,7 +643,8 @@ def _plausible(example: Example) -> bool:
 
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
                  per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA,
-                 n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS) -> dict[str, Path]:
+                 n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS,
+                 n_values: int = FORMS_VALUES) -> dict[str, Path]:
     """Write train/valid/test/written/ambiguous/forms JSON (train and forms with gold reasoning) and
     `.tags.json` sidecars."""
     from .data import write_json_atomic
@@ -595,7 +664,7 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
         if example.question not in taken:
             taken.add(example.question)
             splits["ambiguous"].append((example, reading))
-    splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken)]
+    splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken, n_values)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
@@ -651,6 +720,9 @@ def main(argv=None):
     generate.add_argument("--n-forms", type=checked(int, {"at_least": 0}), default=FORMS_QUESTIONS,
                           help="questions of the forms split: everyday pairs in the forms people type, for a last "
                                "training round (default: %(default)s)")
+    generate.add_argument("--n-values", type=checked(int, {"at_least": 0}), default=FORMS_VALUES,
+                          help="questions of the forms split after those, values as people say them: \"3/4 cup\", "
+                               "\"half a gallon\", \"five hundred grams\" (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -661,7 +733,7 @@ def main(argv=None):
     if args.command == "generate":
         for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
                                               n_data=args.n_data, n_variants=args.n_variants,
-                                              n_forms=args.n_forms).items():
+                                              n_forms=args.n_forms, n_values=args.n_values).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)

@@ -268,16 +268,19 @@ _TEMPERATURE = {  # (from, to): (fact, expression with {v})
 }
 
 
-def expression(value: float, source: Unit, target: Unit) -> tuple[str, str]:
+def expression(value: float, source: Unit, target: Unit, value_text: str | None = None) -> tuple[str, str]:
     """(facts, expression): the gold reasoning's stated factors and the arithmetic they imply.
 
     Always both factors, even the base unit's 1: one shape for every pair is
-    easier to learn than knowing when to leave a factor out.
+    easier to learn than knowing when to leave a factor out. `value_text` writes the value
+    another way than `number` does (a fraction as the question wrote it: "3/4").
 
     >>> expression(7, BY_NAME["hectare"], BY_NAME["square meter"])
     ('1 hectare = 10000 square meter. 1 square meter = 1 square meter.', '7 * 10000 / 1')
+    >>> expression(0.75, BY_NAME["meter"], BY_NAME["centimeter"], "3/4")[1]
+    '3/4 * 1 / 0.01'
     """
-    v = number(value)
+    v = value_text or number(value)
     if source.category == "temperature":
         fact, template = _TEMPERATURE[(source.name, target.name)]
         return fact, template.format(v=v)
@@ -286,8 +289,8 @@ def expression(value: float, source: Unit, target: Unit) -> tuple[str, str]:
     return f"1 {source.label} = {a} {base}. 1 {target.label} = {b} {base}.", f"{v} * {a} / {b}"
 
 
-def reasoning(value: float, source: Unit, target: Unit) -> str:
-    facts, expr = expression(value, source, target)
+def reasoning(value: float, source: Unit, target: Unit, value_text: str | None = None) -> str:
+    facts, expr = expression(value, source, target, value_text)
     return f"{facts} <answer>{expr}</answer>"
 
 
