@@ -117,8 +117,9 @@ FORMS_FOCUS, FORMS_COMMON = 0.4, 0.3
 # FORMS_VALUES more questions of the forms split write their value the way people say it or write it in a
 # recipe (`spoken_value`): a fraction ("3/4 cup", "1 1/2 hours", "½ lb"), a phrase ("half a gallon", "one and
 # a half hours") or a round number in words ("five hundred grams"); never a temperature. Their reasoning
-# copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a phrase's value as a number, so the
-# model reads the value and the calculator does the arithmetic. Both adapters answered 4 of 20 such
+# copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a mixed number or a phrase's value
+# as a number ("1.5"), so the model reads the value and the calculator does the arithmetic. (A mixed number
+# written "(1 + 1/2)" taught the model to open plain answers with "(" too: valid fell 3 points.) Both adapters answered 4 of 20 such
 # hand-written questions before (docs/log.md, 2026-12-06).
 FORMS_VALUES = 400
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
@@ -366,7 +367,7 @@ def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
         if not whole:
             return num / den, fraction, f"{num}/{den}", "one"
         written = f"{whole}{fraction}" if glyph and rng.random() < 0.5 else f"{whole}{rng.choice(' -' if not glyph else ' ')}{fraction}"
-        return whole + num / den, written, f"({whole} + {num}/{den})", "many"
+        return whole + num / den, written, number(whole + num / den), "many"  # "1.5": no "(" to open an answer with
     if kind < 0.8:
         value, phrase, text, singular = rng.choice(PHRASES)
         return value, phrase, text, "name" if singular else "names"
@@ -567,7 +568,7 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
         example = make_example(rng, source, target, TEMPLATES[k % len(TEMPLATES)], slips=FORMS_SLIPS,
                                short_share=FORMS_SHORT, typed=FORMS_TYPED)
         k += 1
-        if example.question not in seen and _plausible(example):
+        if example.question not in seen and plausible(example):
             seen.add(example.question)
             out.append(example)
     rng = random.Random(f"forms-values-{seed}")  # its own draw: the questions above stay as they were
@@ -579,7 +580,7 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
         source, target = rng.choice(common) if rng.random() < FORMS_COMMON * 2 else sampler(rng)
         example = make_example(rng, source, target, templates[k % len(templates)], slips=FORMS_SLIPS, spoken=True)
         k += 1
-        if example.question not in seen and _plausible(example):
+        if example.question not in seen and plausible(example):
             seen.add(example.question)
             out.append(example)
     return out
@@ -613,7 +614,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
                                    short_share=short_share)
             if extra and example.question in reserved:
                 continue
-            if example.question not in seen_texts and _plausible(example):
+            if example.question not in seen_texts and plausible(example):
                 seen_texts.add(example.question)
                 out.append(example)
         return out
@@ -636,7 +637,7 @@ def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXT
     return splits
 
 
-def _plausible(example: Example) -> bool:
+def plausible(example: Example) -> bool:
     """Skip answers the 3-decimal scoring rule cannot judge (tiny) or nobody asks for (huge)."""
     return example.category == "temperature" or 0.01 <= abs(example.answer) < 1e10
 
