@@ -115,13 +115,14 @@ FORMS_QUESTIONS = 1000
 FORMS_TYPED, FORMS_SHORT, FORMS_SLIPS = 0.6, 0.8, 0.1
 FORMS_FOCUS, FORMS_COMMON = 0.4, 0.3
 # FORMS_VALUES more questions of the forms split write their value the way people say it or write it in a
-# recipe (`spoken_value`): a fraction ("3/4 cup", "1 1/2 hours", "½ lb"), a phrase ("half a gallon", "one and
+# recipe (`spoken_value`): a fraction ("3/4 cup", "½ lb"), a phrase ("half a gallon", "one and
 # a half hours") or a round number in words ("five hundred grams"); never a temperature. Their reasoning
-# copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a mixed number or a phrase's value
-# as a number ("1.5"), so the model reads the value and the calculator does the arithmetic. (A mixed number
-# written "(1 + 1/2)" taught the model to open plain answers with "(" too: valid fell 3 points.) Both adapters answered 4 of 20 such
+# copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a phrase's value as a number ("1.5"),
+# so the model reads the value and the calculator does the arithmetic. Mixed numbers ("1 1/2 cups") are
+# left out: written "(1 + 1/2)" in the reasoning they taught the model to open plain answers with "(",
+# written "1.5" to read "2,101" as 2.101; valid fell 2 to 3 points either way (docs/log.md, 2026-12-06). Both adapters answered 4 of 20 such
 # hand-written questions before (docs/log.md, 2026-12-06).
-FORMS_VALUES = 400
+FORMS_VALUES = 300
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -355,19 +356,14 @@ def _unit_words(*units: Unit) -> set[str]:
 
 def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
     """(value, as written, as the reasoning writes it, how the unit follows it) for a value written as
-    people say it (FORMS_VALUES above). The unit follows in any form, singular ("one": "3/4 cup") or
-    plural ("many": "1 1/2 hrs"), or as its name, singular after an article ("name": "half a gallon")
-    or plural ("names": "five hundred grams").
+    people say it (FORMS_VALUES above). The unit follows in any form, singular ("one": "3/4 cup"), or
+    as its name, singular ("name": "half a gallon") or plural ("names": "five hundred grams").
     """
     kind = rng.random()
-    if kind < 0.55:
-        (num, den), whole = rng.choice(FRACTIONS), rng.choice([0, 0, 0, 1, 1, 2, 3])
-        glyph = GLYPHS.get((num, den)) if kind < 0.12 else None
-        fraction = glyph or f"{num}/{den}"
-        if not whole:
-            return num / den, fraction, f"{num}/{den}", "one"
-        written = f"{whole}{fraction}" if glyph and rng.random() < 0.5 else f"{whole}{rng.choice(' -' if not glyph else ' ')}{fraction}"
-        return whole + num / den, written, number(whole + num / den), "many"  # "1.5": no "(" to open an answer with
+    if kind < 0.5:  # a fraction alone; a mixed number ("1 1/2") is left out (FORMS_VALUES above says why)
+        num, den = rng.choice(FRACTIONS)
+        glyph = GLYPHS.get((num, den)) if kind < 0.1 else None
+        return num / den, glyph or f"{num}/{den}", f"{num}/{den}", "one"
     if kind < 0.8:
         value, phrase, text, singular = rng.choice(PHRASES)
         return value, phrase, text, "name" if singular else "names"
