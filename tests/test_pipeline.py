@@ -44,7 +44,7 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), run)
     assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None, methods="sft,rft")
     assert configs["sft"] == SFTConfig(epochs=2, max_questions=300, output_dir=str(run / "sft_round1_model"))
-    assert configs["sft_forms"] == SFTConfig(learning_rate=1e-4, replay=1000, max_questions=300, train_file="forms",
+    assert configs["sft_forms"] == SFTConfig(learning_rate=1e-4, replay=2000, max_questions=300, train_file="forms",
                                              init_adapter=str(run / "sft_round1_model"), output_dir=str(run / "sft_model"))
     assert configs["rft_gold"] == RFTConfig(max_questions=300, init_adapter=str(run / "sft_round1_model"),
                                             output_dir=str(run / "rft_gold_model"))
@@ -53,7 +53,7 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     assert configs["rft"] == RFTConfig(learning_rate=1e-4, max_questions=300, train_file=str(run / "rft_data.json"),
                                        init_adapter=str(run / "rft_gold_model"),
                                        output_dir=str(run / "rft_round1_model"))
-    assert configs["rft_forms"] == RFTConfig(learning_rate=1e-4, replay=1000, max_questions=300, train_file="forms",
+    assert configs["rft_forms"] == RFTConfig(learning_rate=1e-4, replay=2000, max_questions=300, train_file="forms",
                                              init_adapter=str(run / "rft_round1_model"), output_dir=str(run / "rft_model"))
     for adapter, stage in (("sft", "sft_forms"), ("rft", "rft_forms")):
         shipped = json.loads((finetune.PACKAGE_DIR / f"{adapter}_model" / finetune.METADATA).read_text())["config"]

@@ -372,7 +372,7 @@ def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
         return float(20 + 10 * k), TENS[k], str(20 + 10 * k), "names"
     scale, word = rng.choice([(100, "hundred"), (100, "hundred"), (1000, "thousand"), (1e6, "million")])
     n = rng.choice([1, 1, 2, 3, 5, 8]) if scale < 1e6 else 1
-    lead = ("a" if rng.random() < 0.6 else "one") if n == 1 else NUMBER_WORDS[n]
+    lead = NUMBER_WORDS[n]  # "one hundred": "a hundred" taught "a mile" to read as 1000
     return float(n * scale), f"{lead} {word}", number(n * scale), "names"
 
 
