@@ -108,25 +108,29 @@ EXTRA_VARIANTS = 800
 # in its typed form (the shortest one-word short form: `g`, `oz`, `m3`, `C`) FORMS_TYPED of the time.
 # FORMS_FOCUS of them pair the units of one of FORMS_GROUPS (mass units beside ounces, cubic meters
 # beside everyday volumes, the temperature scales: what a terse probe of every category found misread,
-# docs/log.md, 2026-12-06), FORMS_COMMON a common pair, the rest any pair; never a data size (EXTRA_DATA
-# covers those). A unit not in its typed form is written short FORMS_SHORT of the time, and FORMS_SLIPS
-# of the questions carry a slip.
+# docs/log.md, 2026-12-06; and the fluid ounce beside the volumes of a kitchen, written as the bare word
+# "ounces" more often, FORMS_BARE_OUNCE, so that a round with many mass ounces does not teach that
+# "ounces" beside mL is a mass), FORMS_COMMON a common pair, the rest any pair; never a data size
+# (EXTRA_DATA covers those). A unit not in its typed form is written short FORMS_SHORT of the time, and
+# FORMS_SLIPS of the questions carry a slip.
 FORMS_QUESTIONS = 1000
 FORMS_TYPED, FORMS_SHORT, FORMS_SLIPS = 0.6, 0.8, 0.1
 FORMS_FOCUS, FORMS_COMMON = 0.4, 0.3
+FORMS_BARE_OUNCE = 0.5
 # FORMS_VALUES more questions of the forms split write their value the way people say it or write it in a
 # recipe (`spoken_value`): a fraction ("3/4 cup", "½ lb"), a phrase ("half a gallon", "one and
 # a half hours") or a round number in words ("five hundred grams"); never a temperature. Their reasoning
 # copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a phrase's value as a number ("1.5"),
 # so the model reads the value and the calculator does the arithmetic. Mixed numbers ("1 1/2 cups") are
 # left out: written "(1 + 1/2)" in the reasoning they taught the model to open plain answers with "(",
-# written "1.5" to read "2,101" as 2.101; valid fell 2 to 3 points either way (docs/log.md, 2026-12-06). Both adapters answered 4 of 20 such
-# hand-written questions before (docs/log.md, 2026-12-06).
+# written "1.5" to read "2,101" as 2.101; valid fell 2 to 3 points either way. Both adapters answered 5 of
+# 40 such hand-written questions before (scripts/values.py; docs/log.md, 2026-12-06).
 FORMS_VALUES = 300
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
-                ["degree Celsius", "degree Fahrenheit", "kelvin"]]
+                ["degree Celsius", "degree Fahrenheit", "kelvin"],
+                ["fluid ounce", "milliliter", "liter", "cup", "tablespoon"]]
 SHORT_SHARE = 0.45  # how often a unit is written in a short form (`surface`)
 EXTRA_DATA_SHORT = 0.75
 CONFUSABLE = {"ounce", "troy ounce", "metric ton", "long ton", "bit", "byte", "kilobit", "megabit", "gigabit",
@@ -554,15 +558,18 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     common = [pair for a, b in COMMON_PAIRS for pair in ((BY_NAME[a], BY_NAME[b]), (BY_NAME[b], BY_NAME[a]))
               if pair in allowed]
     focus = [(BY_NAME[a], BY_NAME[b]) for group in FORMS_GROUPS for a in group for b in group if a != b]
-    focus = [p for p in focus if p in allowed and (p[0].category != "volume" or "cubic meter" in (p[0].name, p[1].name))]
+    focus = [p for p in focus if p in allowed and (p[0].category != "volume"
+                                                   or {"cubic meter", "fluid ounce"} & {p[0].name, p[1].name})]
     sampler = PairSampler(shared)
     out, seen, k = [], set(taken), 0
     while len(out) < count:
         roll = rng.random()
         source, target = rng.choice(focus) if roll < FORMS_FOCUS else (
             rng.choice(common) if roll < FORMS_FOCUS + FORMS_COMMON else sampler(rng))
+        bare = "fluid ounce" in (source.name, target.name)  # in one of its context forms: oz, ounce, ounces
         example = make_example(rng, source, target, TEMPLATES[k % len(TEMPLATES)], slips=FORMS_SLIPS,
-                               short_share=FORMS_SHORT, typed=FORMS_TYPED)
+                               short_share=FORMS_SHORT, typed=0.0 if bare else FORMS_TYPED,
+                               context=FORMS_BARE_OUNCE if bare else None)
         k += 1
         if example.question not in seen and plausible(example):
             seen.add(example.question)
