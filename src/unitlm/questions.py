@@ -108,12 +108,11 @@ EXTRA_VARIANTS = 800
 # in its typed form (the shortest one-word short form: `g`, `oz`, `m3`, `C`) FORMS_TYPED of the time.
 # FORMS_FOCUS of them pair the units of one of FORMS_GROUPS (mass units beside ounces, cubic meters
 # beside everyday volumes, the temperature scales: what a terse probe of every category found misread,
-# docs/log.md, 2026-12-06; and the fluid ounce beside the volumes of a kitchen), FORMS_COMMON a common
-# pair, the rest any pair; never a data size (EXTRA_DATA covers those). A unit not in its typed form is
-# written short FORMS_SHORT of the time, and FORMS_SLIPS of the questions carry a slip. A question with either ounce writes it in no typed form and in
-# a short one only FORMS_BARE_OUNCE of the time, so that the bare word "ounces" stands beside grams and
-# beside milliliters about equally often: the other unit, not the word, tells the reading (a round with
-# many more of one taught the word that reading: docs/log.md, 2026-12-06).
+# docs/log.md, 2026-12-06; and the fluid ounce beside the volumes of a kitchen, written as the bare word
+# "ounces" more often, FORMS_BARE_OUNCE, so that a round with many mass ounces does not teach that
+# "ounces" beside mL is a mass), FORMS_COMMON a common pair, the rest any pair; never a data size
+# (EXTRA_DATA covers those). A unit not in its typed form is written short FORMS_SHORT of the time, and
+# FORMS_SLIPS of the questions carry a slip.
 FORMS_QUESTIONS = 1000
 FORMS_TYPED, FORMS_SHORT, FORMS_SLIPS = 0.6, 0.8, 0.1
 FORMS_FOCUS, FORMS_COMMON = 0.4, 0.3
@@ -146,7 +145,7 @@ GLYPHS = {(1, 2): "½", (1, 4): "¼", (3, 4): "¾", (1, 3): "⅓", (2, 3): "⅔"
 PHRASES = [(0.5, "half a", "0.5", True), (0.5, "a half", "0.5", True), (0.25, "a quarter of a", "0.25", True),
            (0.25, "a quarter", "0.25", True), (0.75, "three quarters of a", "0.75", True),
            (1 / 3, "a third of a", "1/3", True), (1.5, "one and a half", "1.5", False),
-           (1.5, "one and a half", "1.5", False),  # twice: the one people say most (2.5, "two and a half", "2.5", False),
+           (1.5, "one and a half", "1.5", False), (2.5, "two and a half", "2.5", False),
            (3.5, "three and a half", "3.5", False), (2, "a couple of", "2", False), (12, "a dozen", "12", False)]
 
 # Phrasings of train, valid and test. {v} value, {src} source unit agreeing with v, {dst} target
@@ -559,19 +558,18 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     common = [pair for a, b in COMMON_PAIRS for pair in ((BY_NAME[a], BY_NAME[b]), (BY_NAME[b], BY_NAME[a]))
               if pair in allowed]
     focus = [(BY_NAME[a], BY_NAME[b]) for group in FORMS_GROUPS for a in group for b in group if a != b]
-    kitchen = set(FORMS_GROUPS[-1])  # other volume pairs need a cubic meter
-    focus = list(dict.fromkeys(p for p in focus if p in allowed and (
-        p[0].category != "volume" or "cubic meter" in (p[0].name, p[1].name) or {p[0].name, p[1].name} <= kitchen)))
+    focus = [p for p in focus if p in allowed and (p[0].category != "volume"
+                                                   or {"cubic meter", "fluid ounce"} & {p[0].name, p[1].name})]
     sampler = PairSampler(shared)
     out, seen, k = [], set(taken), 0
     while len(out) < count:
         roll = rng.random()
         source, target = rng.choice(focus) if roll < FORMS_FOCUS else (
             rng.choice(common) if roll < FORMS_FOCUS + FORMS_COMMON else sampler(rng))
-        bare = {"ounce", "fluid ounce"} & {source.name, target.name}  # often the bare word, either reading
+        bare = "fluid ounce" in (source.name, target.name)  # in one of its context forms: oz, ounce, ounces
         example = make_example(rng, source, target, TEMPLATES[k % len(TEMPLATES)], slips=FORMS_SLIPS,
-                               short_share=FORMS_BARE_OUNCE if bare else FORMS_SHORT,
-                               typed=0.0 if bare else FORMS_TYPED, context=FORMS_BARE_OUNCE if bare else None)
+                               short_share=FORMS_SHORT, typed=0.0 if bare else FORMS_TYPED,
+                               context=FORMS_BARE_OUNCE if bare else None)
         k += 1
         if example.question not in seen and plausible(example):
             seen.add(example.question)
