@@ -145,7 +145,8 @@ GLYPHS = {(1, 2): "½", (1, 4): "¼", (3, 4): "¾", (1, 3): "⅓", (2, 3): "⅔"
 PHRASES = [(0.5, "half a", "0.5", True), (0.5, "a half", "0.5", True), (0.25, "a quarter of a", "0.25", True),
            (0.25, "a quarter", "0.25", True), (0.75, "three quarters of a", "0.75", True),
            (1 / 3, "a third of a", "1/3", True), (1.5, "one and a half", "1.5", False),
-           (1.5, "one and a half", "1.5", False), (2.5, "two and a half", "2.5", False),
+           (1.5, "one and a half", "1.5", False),  # twice: said most often
+           (2.5, "two and a half", "2.5", False),
            (3.5, "three and a half", "3.5", False), (2, "a couple of", "2", False), (12, "a dozen", "12", False)]
 
 # Phrasings of train, valid and test. {v} value, {src} source unit agreeing with v, {dst} target
