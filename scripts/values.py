@@ -12,6 +12,7 @@ trains on such values in the train templates (questions.py, FORMS_VALUES).
 
 import argparse
 import json
+import math
 import random
 from pathlib import Path
 
@@ -77,9 +78,11 @@ def main(argv=None) -> int:
             answers = model.answer(*[q for q, _ in asked])
             correct = [is_answer_valid(x, gold) for x, (_, gold) in zip(answers, asked)]
             result[f"{name}_{set_name}"] = sum(correct) / len(asked)
+            result[f"{name}_{set_name}_answer_rate"] = sum(math.isfinite(x) for x in answers) / len(asked)
             result["misses"][f"{name}_{set_name}"] = [[q, gold, x] for ok, x, (q, gold) in zip(correct, answers, asked)
                                                       if not ok]
-            print(f"{name} {set_name}: {result[f'{name}_{set_name}']:.3f} on {len(asked)} questions")
+            print(f"{name} {set_name}: {result[f'{name}_{set_name}']:.3f} on {len(asked)} questions, answer rate "
+                  f"{result[f'{name}_{set_name}_answer_rate']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     return 0
