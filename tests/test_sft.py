@@ -16,9 +16,14 @@ def tokenizer(tokenizer_dir):
     return transformers.AutoTokenizer.from_pretrained(tokenizer_dir)
 
 
+def _trained() -> list:
+    """Train entries and the forms split's (fractions copied into the expression: "3/4*0.2366/0.001")."""
+    return Dataset("train").data[:3000] + Dataset("forms").data
+
+
 def test_compact_targets_keep_the_answer():
-    """Factors cut to 4 significant digits and no spaces: every train target still evaluates to its answer."""
-    for question, answer, reasoning in Dataset("train").data[:3000]:
+    """Factors cut to 4 significant digits and no spaces: every train or forms target still evaluates to its answer."""
+    for question, answer, reasoning in _trained():
         target = sft.answer_target(question, answer, reasoning)
         assert " " not in target
         assert math.isclose(parse_answer(target), answer, rel_tol=2e-3, abs_tol=1e-9), (question, target)
@@ -29,7 +34,7 @@ def test_prompt_tokens_are_a_prefix_of_every_training_text(tokenizer, answer_for
     """The prompt ends inside the target (`<answer>`): for every train entry its tokens must still
     be the training text's first tokens, or the model is asked to continue text it never saw."""
     config = sft.SFTConfig(answer_format=answer_format)
-    for entry in Dataset("train").data[:3000]:
+    for entry in _trained():
         question, target = sft.training_pair(entry, config)
         prompt = tokenizer(sft.SFTModel.format_prompt(None, question))["input_ids"]
         text = tokenizer(format_example(question, target))["input_ids"]
@@ -43,7 +48,7 @@ def test_answer_vocabulary_holds_every_trained_answer_token(tokenizer):
 
     vocabulary = set(answer_vocabulary(tokenizer, sft.SFTModel.answer_characters, {tokenizer.eos_token_id}))
     assert 50 < len(vocabulary) < 1000
-    for question, answer, reasoning in Dataset("train").data[:3000]:
+    for question, answer, reasoning in _trained():
         prompt = sft.SFTModel.format_prompt(None, question)
         text = format_example(question, sft.answer_target(question, answer, reasoning))
         ids, prompt_ids = tokenizer(text)["input_ids"], tokenizer(prompt)["input_ids"]
