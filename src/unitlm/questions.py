@@ -404,10 +404,10 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
         text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
         src, src_short = surface(rng, source, value != 1, context, short_share, typed)
     dst, _ = surface(rng, target, True, context, short_share, typed)
-    if value == 1 and not spoken and "{v} {src}" in template and not src_short and rng.random() < 0.3:
+    if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
-    if src_short and not spoken and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
+    if src_short and value_text is None and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
         template = template.replace("{v} {src}", "{v}{src}")  # "5km", "4G"
     question = template.format(v=text, src=src, dst=dst, src1=surface(rng, source, False, typed=typed)[0],
                                dst1=surface(rng, target, False, typed=typed)[0])

@@ -7,7 +7,7 @@
 
 The rounds of the shipped adapter (gold reasoning from the SFT adapter, then its own
 correct samples from `unitlm datagen`, then the forms split with train questions mixed
-in: `--train-file forms --replay 1000`) are the recipe recipes/full.toml, which
+in: `--train-file forms --replay 2000`) are the recipe recipes/full.toml, which
 `unitlm pipeline --budget full` runs into one run folder.
 
 The reasoning states the factors it uses ("1 gallon = 3.78541 liter.") and ends
