@@ -177,7 +177,7 @@ def test_typed_forms_are_the_short_ones_people_type():
 
 def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(tmp_path):
     taken = {"How many g are in 4 oz?"}
-    forms = questions.forms_examples(0, 400, taken, n_values=0)
+    forms = questions.forms_examples(0, 400, taken, n_values=0, n_plain=0)
     assert len(forms) == 400 and len({e.question for e in forms}) == 400 and not {e.question for e in forms} & taken
     assert "data" not in {e.category for e in forms}
     typed = [e for e in forms if (form := questions.typed_form(units.BY_NAME[e.source]))
@@ -188,9 +188,9 @@ def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(
     assert all(e.answer == pytest.approx(units.convert(units.value_in_question(e.question), e.source, e.target))
                for e in forms if units.value_in_question(e.question) is not None and e.category != "temperature")
     assert all(e.reasoning.endswith("</answer>") for e in forms)
-    a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2, n_forms=0, n_values=0)
-    b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2, n_forms=30, n_values=10)
-    assert len(json.loads(b["forms"].read_text())) == 40 and len(json.loads(a["forms"].read_text())) == 0
+    a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2, n_forms=0, n_values=0, n_plain=0)
+    b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2, n_forms=30, n_values=10, n_plain=5)
+    assert len(json.loads(b["forms"].read_text())) == 45 and len(json.loads(a["forms"].read_text())) == 0
     assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a if split != "forms")
 
 
@@ -201,12 +201,30 @@ def test_spoken_values_say_the_value_the_reasoning_computes_with():
         assert calc.evaluate(in_reasoning) == pytest.approx(value, rel=1e-5)  # 6 significant digits
         if re.fullmatch(r"\d+([ -]\d+)?/\d+", written):  # "3/4", "1 1/2", "1-1/2"
             assert calc.evaluate(re.sub(r"[ -]", "+", written)) == pytest.approx(value)
-    forms = questions.forms_examples(0, 0, set(), n_values=300)
+    forms = questions.forms_examples(0, 0, set(), n_values=300, n_plain=0)
     assert len(forms) == 300 and "temperature" not in {e.category for e in forms}
     assert sum("/" in e.question for e in forms) > 60 and sum(" half " in f" {e.question.lower()} " for e in forms) > 5
     for e in forms:  # the gold arithmetic gives the exact answer
         expression = e.reasoning.split("<answer>")[1].split("</answer>")[0]
         assert calc.evaluate(expression) == pytest.approx(e.answer, rel=1e-4)
+
+
+def test_plain_values_are_written_as_typed_and_computed_exactly():
+    forms = questions.forms_examples(0, 0, set(), n_values=0, n_plain=300)
+    assert len(forms) == 300
+    one = [e for e in forms if re.search(r"\ban? [^\d\s]", e.question) and e.category != "temperature"
+           and e.answer == pytest.approx(units.convert(1, e.source, e.target))]
+    dots = [e for e in forms if re.search(r"(?<![\d.])\.\d", e.question)]
+    zeros = [e for e in forms if e.category == "temperature" and re.search(r"(?<![\d.])0(?![\d.,])", e.question)]
+    assert len(one) > 60 and len(dots) > 40 and len(zeros) > 5
+    assert sum(re.search(r"\d,\d{3},\d{3}", e.question) is not None for e in forms) > 5
+    assert not [e.question for e in one if re.search(r"\ba h", e.question.lower().replace("a hr", "an hr"))
+                and "hour" in e.question.lower()]  # "an hour"
+    for e in forms:  # the gold arithmetic gives the exact answer, and ".25" is read as 0.25
+        expression = e.reasoning.split("<answer>")[1].split("</answer>")[0]
+        assert calc.evaluate(expression) == pytest.approx(e.answer, rel=1e-4, abs=1e-9)
+    for e in dots:
+        assert e.answer == pytest.approx(units.convert(units.value_in_question(e.question), e.source, e.target))
 
 
 def test_check_files_reports_overlap(tmp_path):

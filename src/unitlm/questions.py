@@ -23,6 +23,7 @@ What it draws follows how people ask:
 """
 
 import argparse
+import itertools
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,17 @@ FORMS_BARE_OUNCE = 0.5
 # written "1.5" to read "2,101" as 2.101; valid fell 2 to 3 points either way. Both adapters answered 5 of
 # 40 such hand-written questions before (scripts/values.py; docs/log.md, 2026-12-06).
 FORMS_VALUES = 300
+# FORMS_PLAIN more questions, last, write values the other splits hardly hold (train: 7 of 14300 ask
+# "how many feet in a mile", 1 a zero, none ".5"), each as people type it (`plain_value`): one as "a"/"an"
+# ("How many seconds in a day?"), a leading-dot decimal (".25 s"), millions with commas ("1,000,000
+# bytes"), and for temperatures the values people look up (0, 100, 32, 212, 98.6, 350 ...). Some
+# are asked in PLAIN_TEMPLATES ("How many {dst} in {v} {src}?"), shapes the train templates lack and the
+# written split (held out) does not use.
+FORMS_PLAIN = 300
+PLAIN_TEMPLATES = ["How many {dst} in {v} {src}?", "{dst} in {v} {src}?", "how many {dst} in {v} {src}"]
+PLAIN_TEMPERATURES = {"degree Celsius": [0, 0, 100, 37, 20, 25, 180, -40, -10, 4],
+                      "degree Fahrenheit": [32, 212, 98.6, 0, 0, 350, 70, -40, 451, 65],
+                      "kelvin": [0, 0, 273.15, 300, 373.15, 77, 5778]}
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -381,15 +393,31 @@ def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
     return float(n * scale), f"{lead} {word}", number(n * scale), "names"
 
 
+def plain_value(rng: random.Random, source: Unit) -> tuple[float, str]:
+    """(value, as written) for a value the other splits hardly hold (FORMS_PLAIN above); "a" stands for 1."""
+    if source.category == "temperature":
+        value = float(rng.choice(PLAIN_TEMPERATURES[source.name]))
+        return value, number(value)
+    kind = rng.random()
+    if kind < 0.5:
+        return 1.0, "a"
+    if kind < 0.8:
+        value = rng.choice([0.5, 0.25, 0.75, 0.1, 0.2, 0.05, 0.125, 0.3, 0.4, 0.6, 0.01, 0.02])
+        return value, number(value)[1:]  # ".25"
+    value = float(rng.choice([1, 2, 2.5, 5, 10, 25, 100, 250]) * 10 ** rng.choice([3, 6]))
+    return value, f"{int(value):,}"
+
+
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
                  words: float | None = None, context: float | None = None, slips: float = 0.0,
-                 short_share: float = SHORT_SHARE, typed: float = 0.0, spoken: bool = False) -> Example:
+                 short_share: float = SHORT_SHARE, typed: float = 0.0, spoken: bool = False,
+                 plain: bool = False) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
     `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
     `context`, `short_share` and `typed` are passed to `surface`; `slips` is the share of questions given a
-    `_slip`; `spoken` writes the value as `spoken_value` does (not for temperatures).
+    `_slip`; `spoken` writes the value as `spoken_value` does (not for temperatures), `plain` as `plain_value`.
     """
     value_text = None
     if spoken and source.category != "temperature":
@@ -399,12 +427,17 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
             src, src_short = (source.plural if follows == "names" else source.name), False
             if text.endswith(" a") and src[0].lower() in "aeiou":
                 text += "n"  # "half an hour"
+    elif plain:
+        value, text = plain_value(rng, source)
+        src, src_short = surface(rng, source, value != 1, context, short_share, typed)
+        if text == "a" and (src[0].lower() in "aeiou" or src.lower().startswith("hour")):
+            text = "an"  # "an hour", "an oz"
     else:
         value = sample_value(rng, source.category)
         text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
         src, src_short = surface(rng, source, value != 1, context, short_share, typed)
     dst, _ = surface(rng, target, True, context, short_share, typed)
-    if value == 1 and "{v} {src}" in template and not src_short and rng.random() < 0.3:
+    if value == 1 and not plain and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
     if src_short and value_text is None and text[0].isdigit() and "{v} {src}" in template and rng.random() < 0.35:
@@ -549,10 +582,12 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
-def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS_VALUES) -> list[Example]:
+def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS_VALUES,
+                   n_plain: int = FORMS_PLAIN) -> list[Example]:
     """The `forms` split: `count` questions on everyday pairs in the forms people type (FORMS_* above), then
-    `n_values` with values as people say them (`spoken_value`), in the train templates, none of them a
-    question in `taken`."""
+    `n_values` with values as people say them (`spoken_value`) and `n_plain` with values the other splits
+    hardly hold (`plain_value`), none of them a question in `taken`. Each part draws from a generator of
+    its own, so a later part leaves the ones before it as they were."""
     rng = random.Random(f"forms-{seed}")
     shared = [pair for pair in split_pairs(seed)[0] if pair[0].category != "data"]
     allowed = set(shared)
@@ -562,31 +597,48 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     focus = [p for p in focus if p in allowed and (p[0].category != "volume"
                                                    or {"cubic meter", "fluid ounce"} & {p[0].name, p[1].name})]
     sampler = PairSampler(shared)
-    out, seen, k = [], set(taken), 0
-    while len(out) < count:
+    out, seen, k = [], set(taken), itertools.count()
+
+    def keep(end: int, draw) -> None:  # append new, plausible examples of `draw()` until `out` holds `end`
+        while len(out) < end:
+            example = draw()
+            if example.question not in seen and plausible(example):
+                seen.add(example.question)
+                out.append(example)
+
+    def typed_question():
         roll = rng.random()
         source, target = rng.choice(focus) if roll < FORMS_FOCUS else (
             rng.choice(common) if roll < FORMS_FOCUS + FORMS_COMMON else sampler(rng))
         bare = "fluid ounce" in (source.name, target.name)  # in one of its context forms: oz, ounce, ounces
-        example = make_example(rng, source, target, TEMPLATES[k % len(TEMPLATES)], slips=FORMS_SLIPS,
-                               short_share=FORMS_SHORT, typed=0.0 if bare else FORMS_TYPED,
-                               context=FORMS_BARE_OUNCE if bare else None)
-        k += 1
-        if example.question not in seen and plausible(example):
-            seen.add(example.question)
-            out.append(example)
-    rng = random.Random(f"forms-values-{seed}")  # its own draw: the questions above stay as they were
-    shared = [pair for pair in shared if pair[0].category != "temperature"]
-    common = [pair for pair in common if pair[0].category != "temperature"]
-    sampler, end = PairSampler(shared), len(out) + n_values
+        return make_example(rng, source, target, TEMPLATES[next(k) % len(TEMPLATES)], slips=FORMS_SLIPS,
+                            short_share=FORMS_SHORT, typed=0.0 if bare else FORMS_TYPED,
+                            context=FORMS_BARE_OUNCE if bare else None)
+
+    keep(count, typed_question)
     templates = [t for t in TEMPLATES if "{v} {src}" in t]  # "half a mile", never "for half a units"
-    while len(out) < end:
-        source, target = rng.choice(common) if rng.random() < FORMS_COMMON * 2 else sampler(rng)
-        example = make_example(rng, source, target, templates[k % len(templates)], slips=FORMS_SLIPS, spoken=True)
-        k += 1
-        if example.question not in seen and plausible(example):
-            seen.add(example.question)
-            out.append(example)
+    said = random.Random(f"forms-values-{seed}")
+    said_pairs = [pair for pair in shared if pair[0].category != "temperature"]
+    said_common, said_sampler = [pair for pair in common if pair[0].category != "temperature"], PairSampler(said_pairs)
+
+    def said_question():
+        source, target = said.choice(said_common) if said.random() < FORMS_COMMON * 2 else said_sampler(said)
+        return make_example(said, source, target, templates[next(k) % len(templates)], slips=FORMS_SLIPS,
+                            spoken=True)
+
+    keep(len(out) + n_values, said_question)
+    typed = random.Random(f"forms-plain-{seed}")
+    scales = [pair for pair in focus if pair[0].category == "temperature"]
+
+    def plain_question():
+        roll = typed.random()
+        source, target = typed.choice(scales) if roll < 0.25 else (
+            typed.choice(common) if roll < 0.25 + FORMS_COMMON else sampler(typed))
+        template = typed.choice(PLAIN_TEMPLATES if typed.random() < 0.4 else templates)
+        return make_example(typed, source, target, template, slips=FORMS_SLIPS, short_share=FORMS_SHORT,
+                            typed=FORMS_TYPED / 2, plain=True)
+
+    keep(len(out) + n_plain, plain_question)
     return out
 
 
@@ -649,7 +701,7 @@ def plausible(example: Example) -> bool:
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
                  per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA,
                  n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS,
-                 n_values: int = FORMS_VALUES) -> dict[str, Path]:
+                 n_values: int = FORMS_VALUES, n_plain: int = FORMS_PLAIN) -> dict[str, Path]:
     """Write train/valid/test/written/ambiguous/forms JSON (train and forms with gold reasoning) and
     `.tags.json` sidecars."""
     from .data import write_json_atomic
@@ -669,7 +721,7 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
         if example.question not in taken:
             taken.add(example.question)
             splits["ambiguous"].append((example, reading))
-    splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken, n_values)]
+    splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken, n_values, n_plain)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
@@ -728,6 +780,9 @@ def main(argv=None):
     generate.add_argument("--n-values", type=checked(int, {"at_least": 0}), default=FORMS_VALUES,
                           help="questions of the forms split after those, values as people say them: \"3/4 cup\", "
                                "\"half a gallon\", \"five hundred grams\" (default: %(default)s)")
+    generate.add_argument("--n-plain", type=checked(int, {"at_least": 0}), default=FORMS_PLAIN,
+                          help="questions of the forms split last, values the other splits hardly hold: \"in a day\", "
+                               "\".25 s\", \"1,000,000 bytes\", \"0 C\" (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -738,7 +793,8 @@ def main(argv=None):
     if args.command == "generate":
         for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
                                               n_data=args.n_data, n_variants=args.n_variants,
-                                              n_forms=args.n_forms, n_values=args.n_values).items():
+                                              n_forms=args.n_forms, n_values=args.n_values,
+                                              n_plain=args.n_plain).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
