@@ -2,6 +2,7 @@
 RFT's reasoning states the reading it took (`1 ton (US short) = ...`).
 
     python scripts/ambiguous.py --model rft --out runs/ambiguous.json
+    python scripts/ambiguous.py --model sft --adapters runs/full   # runs/full/sft_model
 """
 
 import argparse
@@ -17,10 +18,12 @@ from unitlm.data import Dataset, is_answer_valid
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=["sft", "rft"], default="rft")
+    parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
+                        help="folder holding sft_model and rft_model (default: the package's)")
     parser.add_argument("--out", type=Path, default=Path("runs/ambiguous.json"))
     args = parser.parse_args(argv)
     dataset = Dataset("ambiguous")
-    llm = importlib.import_module(f"unitlm.{args.model}").load()
+    llm = importlib.import_module(f"unitlm.{args.model}").load(args.adapters / f"{args.model}_model")
     texts = llm.batched_generate([llm.format_prompt(e[0]) for e in dataset.data])
     groups = collections.defaultdict(lambda: {"questions": 0, "correct": 0, "states_reading": 0})
     misses = []

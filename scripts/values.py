@@ -63,17 +63,11 @@ def written_questions(count: int, seed: int = 1) -> list[tuple[str, float]]:
     return out
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
-                        help="folder holding sft_model and rft_model (default: the package's)")
-    parser.add_argument("--n-written", type=int, default=300, help="generated questions (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("runs/values.json"))
-    args = parser.parse_args(argv)
-    sets = {"hand": hand_questions(), "written": written_questions(args.n_written)}
-    result = {"adapters": str(args.adapters), "questions": {k: len(v) for k, v in sets.items()}, "misses": {}}
+def score(sets: dict[str, list[tuple[str, float]]], adapters: Path) -> dict:
+    """Accuracy, answer rate and misses of SFT and RFT (`adapters`/{sft,rft}_model) on each set; printed too."""
+    result = {"adapters": str(adapters), "questions": {k: len(v) for k, v in sets.items()}, "misses": {}}
     for name, module in (("sft", sft), ("rft", rft)):
-        model = module.load(args.adapters / f"{name}_model")
+        model = module.load(adapters / f"{name}_model")
         for set_name, asked in sets.items():
             answers = model.answer(*[q for q, _ in asked])
             correct = [is_answer_valid(x, gold) for x, (_, gold) in zip(answers, asked)]
@@ -83,6 +77,18 @@ def main(argv=None) -> int:
                                                       if not ok]
             print(f"{name} {set_name}: {result[f'{name}_{set_name}']:.3f} on {len(asked)} questions, answer rate "
                   f"{result[f'{name}_{set_name}_answer_rate']:.3f}")
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
+                        help="folder holding sft_model and rft_model (default: the package's)")
+    parser.add_argument("--n-written", type=int, default=300, help="generated questions (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("runs/values.json"))
+    args = parser.parse_args(argv)
+    sets = {"hand": hand_questions(), "written": written_questions(args.n_written)}
+    result = score(sets, args.adapters)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     return 0

@@ -129,7 +129,8 @@ FORMS_BARE_OUNCE = 0.5
 FORMS_VALUES = 300
 # FORMS_PLAIN more questions, last, write values the other splits hardly hold (train: 7 of 14300 ask
 # "how many feet in a mile", 1 a zero, none ".5"), each as people type it (`plain_value`): one as "a"/"an"
-# ("How many seconds in a day?"), a leading-dot decimal (".25 s"), millions with commas ("1,000,000
+# after "in" ("How many seconds in a day?"; anywhere, it taught "a couple of liters" to read as one
+# liter, docs/log.md, 2026-12-06), a leading-dot decimal (".25 s"), millions with commas ("1,000,000
 # bytes"), and for temperatures the values people look up (0, 100, 32, 212, 98.6, 350 ...). Some
 # are asked in PLAIN_TEMPLATES ("How many {dst} in {v} {src}?"), shapes the train templates lack and the
 # written split (held out) does not use.
@@ -393,13 +394,14 @@ def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
     return float(n * scale), f"{lead} {word}", number(n * scale), "names"
 
 
-def plain_value(rng: random.Random, source: Unit) -> tuple[float, str]:
-    """(value, as written) for a value the other splits hardly hold (FORMS_PLAIN above); "a" stands for 1."""
+def plain_value(rng: random.Random, source: Unit, one_as_a: bool = True) -> tuple[float, str]:
+    """(value, as written) for a value the other splits hardly hold (FORMS_PLAIN above); "a" stands for 1
+    when `one_as_a`."""
     if source.category == "temperature":
         value = float(rng.choice(PLAIN_TEMPERATURES[source.name]))
         return value, number(value)
     kind = rng.random()
-    if kind < 0.5:
+    if kind < 0.5 and one_as_a:
         return 1.0, "a"
     if kind < 0.8:
         value = rng.choice([0.5, 0.25, 0.75, 0.1, 0.2, 0.05, 0.125, 0.3, 0.4, 0.6, 0.01, 0.02])
@@ -428,7 +430,7 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
             if text.endswith(" a") and src[0].lower() in "aeiou":
                 text += "n"  # "half an hour"
     elif plain:
-        value, text = plain_value(rng, source)
+        value, text = plain_value(rng, source, "in {v} {src}" in template)  # "in a day", never "Convert a day"
         src, src_short = surface(rng, source, value != 1, context, short_share, typed)
         if text == "a" and (src[0].lower() in "aeiou" or src.lower().startswith("hour")):
             text = "an"  # "an hour", "an oz"
