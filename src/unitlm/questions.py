@@ -129,12 +129,13 @@ FORMS_BARE_OUNCE = 0.5
 FORMS_VALUES = 300
 # FORMS_PLAIN more questions, last, write values the other splits hardly hold (train: 7 of 14300 ask
 # "how many feet in a mile", 1 a zero, none ".5"), each as people type it (`plain_value`): one as "a"/"an"
-# after "in" ("How many seconds in a day?"; anywhere, it taught "a couple of liters" to read as one
-# liter, docs/log.md, 2026-12-06), a leading-dot decimal (".25 s"), millions with commas ("1,000,000
-# bytes"), and for temperatures the values people look up (0, 100, 32, 212, 98.6, 350 ...). Some
-# are asked in PLAIN_TEMPLATES ("How many {dst} in {v} {src}?"), shapes the train templates lack and the
-# written split (held out) does not use.
+# after "in" ("How many seconds in a day?"), beside phrases that also open with "a" (PLAIN_A_PHRASES:
+# "a" = 1 alone taught "a couple of liters" to read as one liter, docs/log.md, 2026-12-06), a
+# leading-dot decimal (".25 s"), millions with commas ("1,000,000 bytes"), and for temperatures the
+# values people look up (0, 100, 32, 212, 98.6, 350 ...). Some are asked in PLAIN_TEMPLATES ("How many
+# {dst} in {v} {src}?"), shapes the train templates lack and the written split (held out) does not use.
 FORMS_PLAIN = 300
+PLAIN_A_PHRASES = 0.3  # of the values after "in" written with "a": "a couple of", "a half", "a dozen" ...
 PLAIN_TEMPLATES = ["How many {dst} in {v} {src}?", "{dst} in {v} {src}?", "how many {dst} in {v} {src}"]
 PLAIN_TEMPERATURES = {"degree Celsius": [0, 0, 100, 37, 20, 25, 180, -40, -10, 4],
                       "degree Fahrenheit": [32, 212, 98.6, 0, 0, 350, 70, -40, 451, 65],
@@ -394,20 +395,26 @@ def spoken_value(rng: random.Random) -> tuple[float, str, str, str]:
     return float(n * scale), f"{lead} {word}", number(n * scale), "names"
 
 
-def plain_value(rng: random.Random, source: Unit, one_as_a: bool = True) -> tuple[float, str]:
-    """(value, as written) for a value the other splits hardly hold (FORMS_PLAIN above); "a" stands for 1
-    when `one_as_a`."""
+def plain_value(rng: random.Random, source: Unit, after_in: bool = True) -> tuple[float, str, str | None, str]:
+    """(value, as written, as the reasoning writes it or None, how the unit follows it: see `spoken_value`;
+    "many": any form, plural) for a value the other splits hardly hold (FORMS_PLAIN above). `after_in`: the
+    value follows "in", where one may be written "a" ("in a day"), beside phrases that also open with "a"
+    ("in a couple of days", "in a half hour") so that "a" alone is read as one, not "a" wherever it stands.
+    """
     if source.category == "temperature":
         value = float(rng.choice(PLAIN_TEMPERATURES[source.name]))
-        return value, number(value)
+        return value, number(value), None, "many"
     kind = rng.random()
-    if kind < 0.5 and one_as_a:
-        return 1.0, "a"
+    if kind < 0.6 and after_in:
+        if rng.random() < PLAIN_A_PHRASES:
+            value, phrase, text, singular = rng.choice([p for p in PHRASES if p[1].startswith("a ")])
+            return value, phrase, text, "name" if singular else "names"
+        return 1.0, "a", None, "one"
     if kind < 0.8:
         value = rng.choice([0.5, 0.25, 0.75, 0.1, 0.2, 0.05, 0.125, 0.3, 0.4, 0.6, 0.01, 0.02])
-        return value, number(value)[1:]  # ".25"
+        return value, number(value)[1:], None, "many"  # ".25"
     value = float(rng.choice([1, 2, 2.5, 5, 10, 25, 100, 250]) * 10 ** rng.choice([3, 6]))
-    return value, f"{int(value):,}"
+    return value, f"{int(value):,}", None, "many"
 
 
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
@@ -421,19 +428,17 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
     `context`, `short_share` and `typed` are passed to `surface`; `slips` is the share of questions given a
     `_slip`; `spoken` writes the value as `spoken_value` does (not for temperatures), `plain` as `plain_value`.
     """
-    value_text = None
-    if spoken and source.category != "temperature":
+    value_text = follows = None
+    if plain:
+        value, text, value_text, follows = plain_value(rng, source, "in {v} {src}" in template)
+    elif spoken and source.category != "temperature":
         value, text, value_text, follows = spoken_value(rng)
+    if follows is not None:
         src, src_short = surface(rng, source, follows != "one", context, short_share, typed)
         if follows in ("name", "names") and "{v} {src}" in template:
             src, src_short = (source.plural if follows == "names" else source.name), False
-            if text.endswith(" a") and src[0].lower() in "aeiou":
-                text += "n"  # "half an hour"
-    elif plain:
-        value, text = plain_value(rng, source, "in {v} {src}" in template)  # "in a day", never "Convert a day"
-        src, src_short = surface(rng, source, value != 1, context, short_share, typed)
-        if text == "a" and (src[0].lower() in "aeiou" or src.lower().startswith("hour")):
-            text = "an"  # "an hour", "an oz"
+        if (text == "a" or text.endswith(" a")) and (src[0].lower() in "aeiou" or src.lower().startswith("hour")):
+            text += "n"  # "an hour", "half an ounce"
     else:
         value = sample_value(rng, source.category)
         text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
