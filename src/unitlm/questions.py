@@ -626,7 +626,8 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     templates = [t for t in TEMPLATES if "{v} {src}" in t]  # "half a mile", never "for half a units"
     said = random.Random(f"forms-values-{seed}")
     said_pairs = [pair for pair in shared if pair[0].category != "temperature"]
-    said_common, said_sampler = [pair for pair in common if pair[0].category != "temperature"], PairSampler(said_pairs)
+    said_common = [pair for pair in common if pair[0].category != "temperature"]
+    said_sampler = PairSampler(said_pairs)
 
     def said_question():
         source, target = said.choice(said_common) if said.random() < FORMS_COMMON * 2 else said_sampler(said)
@@ -634,15 +635,15 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
                             spoken=True)
 
     keep(len(out) + n_values, said_question)
-    typed = random.Random(f"forms-plain-{seed}")
+    plain_rng = random.Random(f"forms-plain-{seed}")
     scales = [pair for pair in focus if pair[0].category == "temperature"]
 
     def plain_question():
-        roll = typed.random()
-        source, target = typed.choice(scales) if roll < 0.25 else (
-            typed.choice(common) if roll < 0.25 + FORMS_COMMON else sampler(typed))
-        template = typed.choice(PLAIN_TEMPLATES if typed.random() < 0.4 else templates)
-        return make_example(typed, source, target, template, slips=FORMS_SLIPS, short_share=FORMS_SHORT,
+        roll = plain_rng.random()
+        source, target = plain_rng.choice(scales) if roll < 0.25 else (
+            plain_rng.choice(common) if roll < 0.25 + FORMS_COMMON else sampler(plain_rng))
+        template = plain_rng.choice(PLAIN_TEMPLATES if plain_rng.random() < 0.4 else templates)
+        return make_example(plain_rng, source, target, template, slips=FORMS_SLIPS, short_share=FORMS_SHORT,
                             typed=FORMS_TYPED / 2, plain=True)
 
     keep(len(out) + n_plain, plain_question)
