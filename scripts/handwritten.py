@@ -14,10 +14,9 @@ but found no class of miss. No question here is drawn from a generator.
 """
 
 import argparse
-import json
 from pathlib import Path
 
-from values import score
+from values import converted, score
 
 from unitlm import units
 
@@ -91,8 +90,7 @@ TYPED = [
  ("15 C in F?", 15, "degree Celsius", "degree Fahrenheit"), ("0 F in C", 0, "degree Fahrenheit", "degree Celsius"),
 ]
 EDGES = [
- ("0 C in F", 0, "degree Celsius", "degree Fahrenheit"),
- ("0 K to C", 0, "kelvin", "degree Celsius"),
+ ("0 C in F", 0, "degree Celsius", "degree Fahrenheit"), ("0 K to C", 0, "kelvin", "degree Celsius"),
  ("What is 0 °C in °F?", 0, "degree Celsius", "degree Fahrenheit"), ("How many F is 0 C?", 0, "degree Celsius", "degree Fahrenheit"),
  ("-10 C in F", -10, "degree Celsius", "degree Fahrenheit"), ("-5 F to C", -5, "degree Fahrenheit", "degree Celsius"),
  ("100 C in K", 100, "degree Celsius", "kelvin"), ("212 F in C", 212, "degree Fahrenheit", "degree Celsius"),
@@ -166,11 +164,8 @@ def main(argv=None) -> int:
                         help="folder holding sft_model and rft_model (default: the package's)")
     parser.add_argument("--out", type=Path, default=Path("runs/handwritten.json"))
     args = parser.parse_args(argv)
-    sets = {name: [(q, units.convert(v, units.BY_NAME[a], units.BY_NAME[b])) for q, v, a, b in table]
-            for name, table in (("typed", TYPED), ("edges", EDGES), ("everyday", EVERYDAY))}
-    result = score(sets, args.adapters)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    score({"typed": converted(TYPED), "edges": converted(EDGES), "everyday": converted(EVERYDAY)}, args.adapters,
+          args.out)
     return 0
 
 

@@ -44,8 +44,9 @@ HAND = [
 ]
 
 
-def hand_questions() -> list[tuple[str, float]]:
-    return [(q, units.convert(v, units.BY_NAME[a], units.BY_NAME[b])) for q, v, a, b in HAND]
+def converted(table: list[tuple[str, float, str, str]]) -> list[tuple[str, float]]:
+    """(question, exact answer) for rows of (question, value, source unit, target unit)."""
+    return [(q, units.convert(v, units.BY_NAME[a], units.BY_NAME[b])) for q, v, a, b in table]
 
 
 def written_questions(count: int, seed: int = 1) -> list[tuple[str, float]]:
@@ -63,8 +64,9 @@ def written_questions(count: int, seed: int = 1) -> list[tuple[str, float]]:
     return out
 
 
-def score(sets: dict[str, list[tuple[str, float]]], adapters: Path) -> dict:
-    """Accuracy, answer rate and misses of SFT and RFT (`adapters`/{sft,rft}_model) on each set; printed too."""
+def score(sets: dict[str, list[tuple[str, float]]], adapters: Path, out: Path) -> dict:
+    """Accuracy, answer rate and misses of SFT and RFT (`adapters`/{sft,rft}_model) on each set, printed
+    and written to `out` as JSON."""
     result = {"adapters": str(adapters), "questions": {k: len(v) for k, v in sets.items()}, "misses": {}}
     for name, module in (("sft", sft), ("rft", rft)):
         model = module.load(adapters / f"{name}_model")
@@ -77,6 +79,8 @@ def score(sets: dict[str, list[tuple[str, float]]], adapters: Path) -> dict:
                                                       if not ok]
             print(f"{name} {set_name}: {result[f'{name}_{set_name}']:.3f} on {len(asked)} questions, answer rate "
                   f"{result[f'{name}_{set_name}_answer_rate']:.3f}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -87,10 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n-written", type=int, default=300, help="generated questions (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("runs/values.json"))
     args = parser.parse_args(argv)
-    sets = {"hand": hand_questions(), "written": written_questions(args.n_written)}
-    result = score(sets, args.adapters)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    score({"hand": converted(HAND), "written": written_questions(args.n_written)}, args.adapters, args.out)
     return 0
 
 
