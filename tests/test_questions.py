@@ -217,6 +217,7 @@ def test_plain_values_are_written_as_typed_and_computed_exactly():
     dots = [e for e in forms if re.search(r"(?<![\d.])\.\d", e.question)]
     zeros = [e for e in forms if e.category == "temperature" and re.search(r"(?<![\d.])0(?![\d.,])", e.question)]
     assert len(one) > 40 and len(dots) > 40 and len(zeros) > 5
+    assert all(re.search(r"\bin an? ", e.question, re.IGNORECASE) for e in one)  # "in a day", never "Convert a day"
     assert sum(re.search(r"\d,\d{3},\d{3}", e.question) is not None for e in forms) > 5
     assert not [e.question for e in one if re.search(r"\ba h", e.question.lower().replace("a hr", "an hr"))
                 and "hour" in e.question.lower()]  # "an hour"
