@@ -45,7 +45,7 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None, methods="sft,rft")
     assert configs["sft"] == SFTConfig(epochs=2, max_questions=300, output_dir=str(run / "sft_round1_model"))
     assert configs["sft_forms"] == SFTConfig(learning_rate=1e-4, replay=2000, max_questions=300, train_file="forms",
-                                             init_adapter=str(run / "sft_round1_model"), output_dir=str(run / "sft_model"))
+                                             max_examples=1300, init_adapter=str(run / "sft_round1_model"), output_dir=str(run / "sft_model"))
     assert configs["rft_gold"] == RFTConfig(max_questions=300, init_adapter=str(run / "sft_round1_model"),
                                             output_dir=str(run / "rft_gold_model"))
     assert configs["datagen"] == DatagenConfig(skip_questions=10000, out=str(run / "rft_data.json"),
