@@ -162,6 +162,7 @@ PHRASES = [(0.5, "half a", "0.5", True), (0.5, "a half", "0.5", True), (0.25, "a
            (1.5, "one and a half", "1.5", False),  # twice: said most often
            (2.5, "two and a half", "2.5", False),
            (3.5, "three and a half", "3.5", False), (2, "a couple of", "2", False), (12, "a dozen", "12", False)]
+A_PHRASES = [p for p in PHRASES if p[1].startswith("a ")]  # "a half", "a couple of", "a dozen" ...
 
 # Phrasings of train, valid and test. {v} value, {src} source unit agreeing with v, {dst} target
 # unit, {src1}/{dst1} unit names without a value.
@@ -407,7 +408,7 @@ def plain_value(rng: random.Random, source: Unit, after_in: bool = True) -> tupl
     kind = rng.random()
     if kind < 0.6 and after_in:
         if rng.random() < PLAIN_A_PHRASES:
-            value, phrase, text, singular = rng.choice([p for p in PHRASES if p[1].startswith("a ")])
+            value, phrase, text, singular = rng.choice(A_PHRASES)
             return value, phrase, text, "name" if singular else "names"
         return 1.0, "a", None, "one"
     if kind < 0.8:
