@@ -99,6 +99,8 @@ def test_greedy_is_deterministic_and_sampling_follows_the_seed(tiny_llm):
     a = tiny_llm.batched_generate(prompts, num_return_sequences=2, temperature=1.0, seed=7)
     b = tiny_llm.batched_generate(prompts, num_return_sequences=2, temperature=1.0, seed=7)
     assert a == b
+    others = [tiny_llm.batched_generate(prompts, num_return_sequences=2, temperature=1.0, seed=s) for s in (8, 9, 10)]
+    assert any(other != a for other in others), "sampling ignored its seed"
 
 
 def test_micro_batches_give_same_result(tiny_llm):

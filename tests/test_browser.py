@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from test_serve import WAIT, start_server, tiny_flags
+from unitlm import units
+from unitlm.base_llm import parse_answer
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 IMAGES = Path(__file__).parents[1] / "docs" / "img"
@@ -127,14 +129,16 @@ def test_page_on_the_real_sft_adapter_and_screenshots(browser):
     process, url = start_server("--methods", "sft,rft")
     try:
         open_page(browser, url)
-        for question, method, reasoning in [("Express 4 centuries as a quantity of week.", "rft", False),
-                                            ("What is 4 GB in megabytes?", "sft", False),
-                                            ("How many feet are in 3.5 miles?", "rft", True)]:
+        for question, method, reasoning, expected in [
+                ("Express 4 centuries as a quantity of week.", "rft", False, units.convert(4, "century", "week")),
+                ("What is 4 GB in megabytes?", "sft", False, units.convert(4, "gigabyte", "megabyte")),
+                ("How many feet are in 3.5 miles?", "rft", True, units.convert(3.5, "mile", "foot"))]:
             shown = ask_on_page(browser, question, method=method, reasoning=reasoning)
-        assert shown["error"] == ""
-        assert math.isclose(shown_number(shown["answer"]), 3.5 * 5280, rel_tol=0.05)
+            assert shown["error"] == "", question
+            assert math.isclose(shown_number(shown["answer"]), expected, rel_tol=0.05), (question, shown)
         assert shown["unit"] == "feet"
         assert "<answer>" in shown["text"]
+        assert math.isclose(parse_answer(shown["text"]), shown_number(shown["answer"]), rel_tol=1e-3)  # the text's own
         IMAGES.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(IMAGES / "serve-desktop.png"))
         viewport(browser, *PHONE)

@@ -262,7 +262,7 @@ needs_ort = pytest.mark.skipif(importlib.util.find_spec("onnxruntime_genai") is 
 
 @needs_ort
 @pytest.mark.slow
-def test_onnxruntime_genai_answers_close_to_torch(tiny_llm, tmp_path, monkeypatch):
+def test_onnxruntime_genai_decodes_the_restricted_vocabulary_row_by_row(tiny_llm, tmp_path, monkeypatch):
     """The int8 ONNX model decodes the restricted vocabulary only, each row stopping on its own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     runner = engine.OrtGenaiEngine(tiny_llm.model, tiny_llm.tokenizer)

@@ -71,7 +71,9 @@ def echo_client():
 
 def test_answers_come_back_with_their_questions(echo_client):
     client, _ = echo_client
+    sent = time.monotonic()
     response = ask(client, "How many feet are in 3.5 miles?", "What is 7 kg in g?")
+    elapsed_ms = (time.monotonic() - sent) * 1000
     assert response.status_code == 200
     body = response.json()
     assert body["method"] == "sft"
@@ -79,7 +81,7 @@ def test_answers_come_back_with_their_questions(echo_client):
     assert [a["answer"] for a in body["answers"]] == [3.5, 7.0]
     assert [a["unit"] for a in body["answers"]] == ["feet", "g"]
     assert [a["text"] for a in body["answers"]] == [None, None]  # no reasoning asked, answers found
-    assert all(a["ms"] >= 0 for a in body["answers"])
+    assert all(0 <= a["ms"] <= elapsed_ms + 0.1 for a in body["answers"])  # its own time, within the request's
 
 
 def test_no_parsable_answer_is_null_with_the_text(echo_client):
@@ -436,16 +438,19 @@ def test_a_signal_stops_intake_answers_held_requests_and_exits_0(tiny_model_dir,
             process.communicate()
 
 
-def test_the_served_page_is_the_packaged_file():
+def test_the_served_page_is_the_packaged_file(echo_client):
+    client, _ = echo_client
     page = Path(__file__).parents[1] / "src" / "unitlm" / "static" / "index.html"
-    assert page.is_file()
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert response.text == page.read_text()
 
 
 def test_after_a_batch_of_several_the_next_waits_for_the_clients_just_answered():
     """With a refill window, a question sent shortly after a batch of two ends joins the one already
     waiting, and the two go as soon as both are there; a lone question's batch opens no window."""
     model = Echo()
-    app = create_app(ServeConfig(max_batch=64, max_wait_ms=0, refill_ms=2000), models={"sft": model})
+    app = create_app(ServeConfig(max_batch=64, max_wait_ms=0, refill_ms=10000), models={"sft": model})
     with TestClient(app) as client, ThreadPoolExecutor(4) as pool:
         assert ask(client, "a 1", "b 2").status_code == 200  # a batch of two: the refill window opens
         first = pool.submit(ask, client, "c 3")
@@ -453,12 +458,12 @@ def test_after_a_batch_of_several_the_next_waits_for_the_clients_just_answered()
         sent = time.monotonic()
         second = pool.submit(ask, client, "d 4")
         assert first.result().status_code == 200 and second.result().status_code == 200
-        assert time.monotonic() - sent < 1.5  # two waited, as many as the batch before: no need to wait out the window
+        assert time.monotonic() - sent < 5  # two waited, as many as the batch before: no need to wait out the window
         assert [len(batch) for batch in model.batches] == [2, 2]
         ask(client, "e 5")  # the batch before held two, so it waited; this one was alone
         started = time.monotonic()
         assert ask(client, "f 6").status_code == 200  # after a batch of one: no window
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 5  # far inside the 10 s window: it opened none
     assert [len(batch) for batch in model.batches] == [2, 2, 1, 1]
 
 

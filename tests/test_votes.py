@@ -30,8 +30,12 @@ def test_votes_sample_k_texts_and_return_their_majority(tiny_llm, monkeypatch):
 
 
 def test_votes_on_the_tiny_model_run_the_sampler(tiny_llm):
-    answers = tiny_llm.answer("How many gram are there per 6 kg?", "", votes=3)
-    assert len(answers) == 2 and math.isnan(answers[1])
+    question = "How many gram are there per 6 kg?"
+    answers = tiny_llm.answer(question, "", votes=3)
+    texts = tiny_llm.vote_texts([question], 3)[0]  # the same seed: the texts answer() voted with
+    assert len(texts) == 3 and len(answers) == 2 and math.isnan(answers[1])
+    expected = base_llm.majority([tiny_llm.parse_answer(text) for text in texts])
+    assert answers[0] == expected or (math.isnan(answers[0]) and math.isnan(expected))
 
 
 def test_votes_must_be_positive(tiny_llm):
