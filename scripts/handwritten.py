@@ -1,4 +1,4 @@
-"""Questions typed the way people type them, written by hand, in three sets, answered by SFT and RFT;
+"""Questions typed the way people type them, written by hand, in four sets, answered by SFT and RFT;
 accuracy, answer rate and the misses per set.
 
 `typed`: everyday conversions in short forms ("4 G = ? MB", "72 F in C", "8 oz to grams").
@@ -8,7 +8,8 @@ dot (".25 s"), millions with commas, scientific notation ("2.5e3 m"), feet and i
 `everyday`: the bare word "ounces" beside mass and volume, "in a ..." for every category, the
 temperatures people look up. The `edges` and `everyday` sets were written first and found what
 FORMS_PLAIN now trains on, so they are not held out in spirit; `typed` was written the same way
-but found no class of miss. No question here is drawn from a generator.
+but found no class of miss. `asked`: everyday questions written after that part was trained and
+never used to choose training data. No question here is drawn from a generator.
 
     python scripts/handwritten.py --adapters src/unitlm --out runs/handwritten.json
 """
@@ -158,14 +159,48 @@ EVERYDAY = [
 ]
 
 
+# Written after the forms split's last part was trained, and never used to choose training data:
+# held out in spirit. Everyday questions in the shapes people type into a search box.
+ASKED = [
+ ("what's 1 TB in GB", 1, "terabyte", "gigabyte"), ("70kg in lbs", 70, "kilogram", "pound"),
+ ("-40 F in C", -40, "degree Fahrenheit", "degree Celsius"), ("1e6 bytes in MB", 1e6, "byte", "megabyte"),
+ ("1 mile = ? km", 1, "mile", "kilometer"), ("How much is 10 stone in kg?", 10, "stone", "kilogram"),
+ ("100 km/h in mph", 100, "kilometer per hour", "mile per hour"), ("convert 3 tbsp to tsp", 3, "tablespoon", "teaspoon"),
+ ("how many ml in a cup", 1, "cup", "milliliter"), ("how many ounces in a pound", 1, "pound", "ounce"),
+ ("how many feet in a mile", 1, "mile", "foot"), ("how many inches in a foot", 1, "foot", "inch"),
+ ("how many cm in an inch", 1, "inch", "centimeter"), ("how many grams in a kilogram", 1, "kilogram", "gram"),
+ ("how many minutes in an hour", 1, "hour", "minute"), ("how many days in a year", 1, "year", "day"),
+ ("how many weeks in a year", 1, "year", "week"), ("how many bits in a byte", 1, "byte", "bit"),
+ ("how many MB in a GB", 1, "gigabyte", "megabyte"), ("how many liters in a gallon", 1, "gallon", "liter"),
+ ("6 feet in meters", 6, "foot", "meter"), ("6 ft in m", 6, "foot", "meter"), ("5 inches in cm", 5, "inch", "centimeter"),
+ ("5 in in cm", 5, "inch", "centimeter"), ("What is 2 hours in seconds", 2, "hour", "second"),
+ ("What is 2 hrs in sec", 2, "hour", "second"), ("2 h = ? min", 2, "hour", "minute"),
+ ("1.5 kWh in J", 1.5, "kilowatt hour", "joule"), ("1 atm in psi", 1, "atmosphere", "pound per square inch"),
+ ("12 psi to bar", 12, "pound per square inch", "bar"), ("25 mph to m/s", 25, "mile per hour", "meter per second"),
+ ("2 acres in sq ft", 2, "acre", "square foot"), ("3 cu ft in liters", 3, "cubic foot", "liter"),
+ ("100 cc in ml", 100, "cubic centimeter", "milliliter"), ("1 gallon in liters", 1, "gallon", "liter"),
+ ("1 imperial gallon in liters", 1, "imperial gallon", "liter"), ("16 fl oz in ml", 16, "fluid ounce", "milliliter"),
+ ("16 oz in g", 16, "ounce", "gram"), ("1 ton in kg", 1, "ton", "kilogram"), ("1 metric ton in lb", 1, "metric ton", "pound"),
+ ("1 short ton in kg", 1, "ton", "kilogram"), ("how many seconds in a week", 1, "week", "second"),
+ ("how many ml in a tablespoon", 1, "tablespoon", "milliliter"), ("how many yards in a mile", 1, "mile", "yard"),
+ ("How many kilobytes in 2 megabytes?", 2, "megabyte", "kilobyte"), ("marathon 42.195 km in miles", 42.195, "kilometer", "mile"),
+ ("my baby weighs 3.4 kg, in pounds?", 3.4, "kilogram", "pound"), ("oven at 180C, what is it in F", 180, "degree Celsius", "degree Fahrenheit"),
+ ("body temp 37 C in F", 37, "degree Celsius", "degree Fahrenheit"), ("tyre 2.2 bar in psi", 2.2, "bar", "pound per square inch"),
+ ("550 kcal to kJ", 550, "kilocalorie", "kilojoule"), ("1200 sq ft in m2", 1200, "square foot", "square meter"),
+ ("How many litres is 500 ml", 500, "milliliter", "liter"), ("30 mins in hours", 30, "minute", "hour"),
+ ("90 minutes = how many hours", 90, "minute", "hour"), ("How many cm is 5.5 in?", 5.5, "inch", "centimeter"),
+ ("10k steps is 8 km, how many miles is 8 km", 8, "kilometer", "mile"), ("1 knot in km/h", 1, "knot", "kilometer per hour"),
+ ("3 pints in ml", 3, "pint", "milliliter"), ("0.5 L in cups", 0.5, "liter", "cup"),
+]
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
                         help="folder holding sft_model and rft_model (default: the package's)")
     parser.add_argument("--out", type=Path, default=Path("runs/handwritten.json"))
     args = parser.parse_args(argv)
-    score({"typed": converted(TYPED), "edges": converted(EDGES), "everyday": converted(EVERYDAY)}, args.adapters,
-          args.out)
+    score({"typed": converted(TYPED), "edges": converted(EDGES), "everyday": converted(EVERYDAY),
+           "asked": converted(ASKED)}, args.adapters, args.out)
     return 0
 
 
