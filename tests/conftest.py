@@ -70,6 +70,23 @@ def stub_model():
     return StubModel
 
 
+@pytest.fixture()
+def stub_generation(monkeypatch):
+    """`stub_generation(llm, texts)` replaces llm's generation with canned texts (one per prompt, in
+    order, repeated as needed) and returns the list of prompts it is given."""
+    def stub(llm, texts):
+        seen = []
+
+        def fake(prompts, *args, **kwargs):
+            seen.extend(prompts)
+            return [texts[i % len(texts)] for i in range(len(prompts))]
+
+        monkeypatch.setattr(llm, "batched_generate", fake)
+        return seen
+
+    return stub
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shipped_adapters_stay_untouched():
     """No test may write into the package's own adapter folders (they are committed artifacts)."""

@@ -131,18 +131,6 @@ def test_model_from_env(tiny_model_dir, monkeypatch):
 # ---------------------------------------------------------------- answers come from generation only
 
 
-def _stub_generation(llm, monkeypatch, texts):
-    """Replace generation with canned texts (one per prompt, in order); returns the prompts seen."""
-    seen = []
-
-    def fake(prompts, *args, **kwargs):
-        seen.extend(prompts)
-        return [texts[i % len(texts)] for i in range(len(prompts))]
-
-    monkeypatch.setattr(llm, "batched_generate", fake)
-    return seen
-
-
 @pytest.mark.parametrize("text,expected", [
     ("<answer>6000</answer>", 6000.0),
     ("<answer>6 * 1000</answer>", 6000.0),
@@ -155,16 +143,16 @@ def _stub_generation(llm, monkeypatch, texts):
     ("<answer>1e308 * 1e308</answer>", math.nan),
     ("<answer>1 / 0</answer>", math.nan),
 ])
-def test_the_generated_text_alone_makes_the_answer(tiny_llm, monkeypatch, text, expected):
+def test_the_generated_text_alone_makes_the_answer(tiny_llm, stub_generation, text, expected):
     """The same question with other generated text gets another answer: nothing but the text decides it."""
-    seen = _stub_generation(tiny_llm, monkeypatch, [text])
+    seen = stub_generation(tiny_llm, [text])
     answer = tiny_llm.answer("How many feet are in 2.5 miles?")[0]
     assert answer == pytest.approx(expected, nan_ok=True)
     assert seen == [tiny_llm.format_prompt("How many feet are in 2.5 miles?")]
 
 
-def test_answer_keeps_question_order_with_stub(tiny_llm, monkeypatch):
-    _stub_generation(tiny_llm, monkeypatch, [f"<answer>{i} * 10</answer>" for i in range(5)])
+def test_answer_keeps_question_order_with_stub(tiny_llm, stub_generation):
+    stub_generation(tiny_llm, [f"<answer>{i} * 10</answer>" for i in range(5)])
     assert tiny_llm.answer(*[f"q{i}?" for i in range(5)]) == [0.0, 10.0, 20.0, 30.0, 40.0]
 
 
@@ -181,14 +169,14 @@ def test_real_answers_are_the_parse_of_real_generations(tiny_llm):
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t  "])
-def test_empty_question_is_nan_not_a_guess(tiny_llm, monkeypatch, question):
-    seen = _stub_generation(tiny_llm, monkeypatch, ["<answer>5</answer>"])
+def test_empty_question_is_nan_not_a_guess(tiny_llm, stub_generation, question):
+    seen = stub_generation(tiny_llm, ["<answer>5</answer>"])
     assert math.isnan(tiny_llm.answer(question)[0]) and seen == []
 
 
-def test_long_question_truncated_with_warning(tiny_llm, monkeypatch):
+def test_long_question_truncated_with_warning(tiny_llm, stub_generation):
     question = "How many feet are in 3 miles? " + "x" * 10_000
-    seen = _stub_generation(tiny_llm, monkeypatch, ["<answer>15840</answer>"])
+    seen = stub_generation(tiny_llm, ["<answer>15840</answer>"])
     with pytest.warns(UserWarning, match="truncated"):
         assert tiny_llm.answer(question) == [15840.0]
     assert len(seen[0]) <= len(format_example("")) + MAX_QUESTION_CHARS

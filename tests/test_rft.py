@@ -30,7 +30,7 @@ def test_prompt_tokens_are_a_prefix_of_every_training_text(tokenizer_dir):
         assert text[: len(prompt)] == prompt and len(text) > len(prompt), (question, reasoning)
 
 
-def test_rft_save_load_round_trip(tiny_model_dir, tmp_path, monkeypatch):
+def test_rft_save_load_round_trip(tiny_model_dir, tmp_path, stub_generation):
     data = tmp_path / "d.json"
     data.write_text(json.dumps([[f"Convert {i} km to m.", i * 1000.0, f"1 kilometer = 1000 meter. <answer>{i} * 1000</answer>"]
                                 for i in range(1, 9)]))
@@ -43,9 +43,9 @@ def test_rft_save_load_round_trip(tiny_model_dir, tmp_path, monkeypatch):
     text = model.generate(model.format_prompt("Convert 2 km to m."))
     answer = model.answer("Convert 2 km to m.")[0]
     assert answer == model.parse_answer(text) or (math.isnan(answer) and math.isnan(model.parse_answer(text)))
-    texts = {"Convert 2 km to m.": "1 kilometer = 1000 meter. <answer>2 * 1000</answer>",
-             "Convert 3 km to m.": "<answer>7</answer>", "Convert 4 km to m.": "1 kilometer = 1000 meter."}
-    by_prompt = {model.format_prompt(q): t for q, t in texts.items()}
-    monkeypatch.setattr(model, "batched_generate", lambda prompts, **kwargs: [by_prompt[p] for p in prompts])
-    got = model.answer(*texts)
+    questions = ["Convert 2 km to m.", "Convert 3 km to m.", "Convert 4 km to m."]
+    seen = stub_generation(model, ["1 kilometer = 1000 meter. <answer>2 * 1000</answer>", "<answer>7</answer>",
+                                   "1 kilometer = 1000 meter."])
+    got = model.answer(*questions)
+    assert seen == [model.format_prompt(q) for q in questions]
     assert got[:2] == [2000.0, 7.0] and math.isnan(got[2])  # the parse of each text, right or wrong

@@ -88,14 +88,14 @@ def test_train_save_load_answer_round_trip(trained, tiny_model_dir):
     assert len(valid.samples) == 3
 
 
-def test_the_adapters_answers_are_the_parse_of_its_own_texts(trained, tiny_model_dir, monkeypatch):
+def test_the_adapters_answers_are_the_parse_of_its_own_texts(trained, tiny_model_dir, stub_generation):
     """SFT's prompt opens the answer tag, so its text is the expression and the closing tag; answer()
     returns that text's parse, whatever the text says (a wrong expression gives a wrong answer)."""
     model = sft.load(trained[0], model=tiny_model_dir)
-    texts = {"Convert 3 km to m.": "3 * 1000</answer>", "Convert 4 km to m.": "17</answer>", "6 kg in g?": "grams"}
-    by_prompt = {model.format_prompt(q): text for q, text in texts.items()}
-    monkeypatch.setattr(model, "batched_generate", lambda prompts, **kwargs: [by_prompt[p] for p in prompts])
-    got = model.answer(*texts)
+    questions = ["Convert 3 km to m.", "Convert 4 km to m.", "6 kg in g?"]
+    seen = stub_generation(model, ["3 * 1000</answer>", "17</answer>", "grams"])
+    got = model.answer(*questions)
+    assert seen == [model.format_prompt(q) for q in questions]
     assert got[:2] == [3000.0, 17.0] and math.isnan(got[2])
 
 
