@@ -205,19 +205,40 @@ def test_pipeline_refuses_to_mix_recipes(tmp_path, fake_stages, capsys, run_cli)
     edited = tmp_path / "small.toml"
     edited.write_text(pipeline.recipe_path("small").read_text().replace("oversample = 8", "oversample = 9"))
     assert run_cli(["pipeline", "--recipe", edited, "--run", tmp_path / "run"]) == 1
-    assert "other values" in capsys.readouterr().err
+    assert "other values for its finished stages (datagen)" in capsys.readouterr().err
 
 
-def test_pipeline_refuses_to_resume_a_run_of_other_splits(tmp_path, fake_stages, capsys, run_cli):
+def test_a_resumed_run_may_change_what_only_unfinished_stages_use(tmp_path, fake_stages):
+    """An edited [rft_forms] table and a changed forms split redo the forms stages from the run's other ones."""
+    fake_stages()
+    run = pipeline.run_pipeline(pipeline.recipe_path("small"), tmp_path / "run")
+    record = json.loads((run / "stages" / "data.done").read_text())
+    record["result"]["forms"]["sha256"] = "0" * 16  # as if the forms split gained a part since
+    (run / "stages" / "data.done").write_text(json.dumps(record))
+    for stage in pipeline.FORMS_STAGES:
+        (run / "stages" / f"{stage}.done").unlink()
+    edited = tmp_path / "small.toml"
+    text = pipeline.recipe_path("small").read_text()
+    edited.write_text(text.replace("[rft_forms]", "[rft_forms]\nseed = 3", 1))
+    calls = fake_stages()
+    pipeline.run_pipeline(edited, run)
+    assert [c[0] for c in calls] == ["sft.train_model", "sft.test_model", "rft.train_model", "rft.test_model"]
+    assert calls[2][1][0].seed == 3
+    assert json.loads((run / "stages" / "data.done").read_text())["result"] == pipeline.stage_data(run, {})
+    assert json.loads((run / "recipe.json").read_text())["recipe"]["rft_forms"]["seed"] == 3
+
+
+@pytest.mark.parametrize("split", ["train", "forms"])
+def test_pipeline_refuses_to_resume_a_run_of_other_splits(split, tmp_path, fake_stages, capsys, run_cli):
     fake_stages()
     run = pipeline.run_pipeline(pipeline.recipe_path("small"), tmp_path / "run")
     done = run / "stages" / "data.done"
     record = json.loads(done.read_text())
-    record["result"]["train"]["sha256"] = "0" * 16
+    record["result"][split]["sha256"] = "0" * 16
     done.write_text(json.dumps(record))
     calls = fake_stages()
     assert run_cli(["pipeline", "--budget", "small", "--run", run]) == 1
-    assert "trained on other splits (train changed" in capsys.readouterr().err and calls == []
+    assert f"trained on other splits ({split} changed" in capsys.readouterr().err and calls == []
 
 
 def test_pipeline_stamps_each_adapter_with_the_command_that_reproduces_it(tmp_path, fake_stages, fake_result,

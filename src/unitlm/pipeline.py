@@ -17,7 +17,9 @@ RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_model (the
 adapters `unitlm ship` takes are sft_model and rft_model), their logs,
 RUN/results/<method>.json (see report.py). A finished stage writes
 RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
-file to redo it. Nothing here writes into the package.
+file to redo it. A resumed run may change the recipe's tables and the forms split
+for the stages not yet done (redo the forms stages after editing [sft_forms]),
+nothing a finished stage used. Nothing here writes into the package.
 
 A recipe is a TOML file with a table per stage ([evaluate], [sft], [sft_forms],
 [rft_gold], [datagen], [rft], [rft_forms]); each sets fields of that stage's
@@ -38,6 +40,7 @@ from .options import from_table, option, validate
 
 STAGES = ("data", "cot", "sft", "sft_forms", "rft_gold", "datagen", "rft", "rft_forms")
 SCORED_AS = {"sft_forms": "sft", "rft_forms": "rft"}  # the stages whose adapter is a method's final one
+FORMS_STAGES = set(SCORED_AS)  # the stages that read the forms split
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
@@ -169,33 +172,53 @@ def stage_rft_forms(run: Path, configs: dict) -> dict:
     return _trained(run, configs, "rft_forms")
 
 
+def _done(run: Path) -> set[str]:
+    return {path.stem for path in (run / "stages").glob("*.done")}
+
+
 def _check_recipe(run: Path, name: str, recipe: dict) -> None:
-    """A run folder belongs to one recipe: resuming it with another would mix their results."""
+    """A run folder belongs to one recipe: resuming it with another would mix their results. Only the
+    tables of stages not yet done may change (and never [evaluate] once one is done): an edited last
+    stage reruns from the stages before it."""
     from .data import write_json_atomic
 
     path = run / "recipe.json"
+    done = _done(run) - {"data"}
     if path.is_file():
         started = json.loads(path.read_text())
-        if started["recipe"] != recipe:
-            raise ValueError(f"{run} was started with recipe {started['name']!r} and other values; resume it "
-                             f"with that recipe, or pick another --run folder")
-    elif list((run / "stages").glob("*.done")):
+        changed = {table for table in set(started["recipe"]) | set(recipe)
+                   if started["recipe"].get(table) != recipe.get(table)}
+        stale = sorted(done if "evaluate" in changed else done & changed, key=STAGES.index)
+        if started["name"] != name or stale:
+            raise ValueError(f"{run} was started with recipe {started['name']!r} and other values"
+                             + (f" for its finished stages ({', '.join(stale)})" if stale else "")
+                             + "; resume it with that recipe, delete those stages' RUN/stages/*.done files, "
+                               "or pick another --run folder")
+    elif done:
         raise ValueError(f"{run} holds stages of a run without a recipe.json (an older unitlm); "
                          f"pick another --run folder")
-    else:
-        write_json_atomic(path, {"name": name, "recipe": recipe})
+    write_json_atomic(path, {"name": name, "recipe": recipe})
 
 
 def _check_data(run: Path) -> None:
-    """A run folder belongs to one set of splits: stages trained on other questions would be resumed as done."""
+    """A run folder belongs to one set of splits: stages trained on other questions would be resumed as done.
+    The forms split is read by the forms stages alone, so while they are not done it may change (a part
+    added for them); the data stage then records the splits as they are now."""
+    from .data import write_json_atomic
+
     path = run / "stages" / "data.done"
     if not path.is_file():
         return
-    recorded = json.loads(path.read_text())["result"]
-    changed = [split for split, now in stage_data(run, {}).items() if recorded.get(split) != now]
-    if changed:
-        raise ValueError(f"{run} was trained on other splits ({', '.join(changed)} changed since its data stage); "
+    record = json.loads(path.read_text())
+    now = stage_data(run, {})
+    changed = [split for split in now if record["result"].get(split) != now[split]]
+    done = _done(run) - {"data"}
+    stale = [split for split in changed if done & (FORMS_STAGES if split == "forms" else set(STAGES))]
+    if stale:
+        raise ValueError(f"{run} was trained on other splits ({', '.join(stale)} changed since its data stage); "
                          f"pick another --run folder, or move this one away to start it again")
+    if changed:
+        write_json_atomic(path, {**record, "result": now})
 
 
 def _stamp_adapter(folder: Path, command: str, stage: str) -> None:
