@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from unitlm import base_llm
-from unitlm.base_llm import MAX_QUESTION_CHARS, BaseLLM, closes_answer, complete_close, format_example, parse_answer
+from unitlm.base_llm import (MAX_QUESTION_CHARS, BaseLLM, closes_answer, complete_close, format_example,
+                             normalize_marks, parse_answer)
 from unitlm.data import Dataset
 
 RAW = ["How many gram are there per 6 kg?", "  19.9 meter -> cm\n", "x"]
@@ -180,6 +181,32 @@ def test_long_question_truncated_with_warning(tiny_llm, stub_generation):
     with pytest.warns(UserWarning, match="truncated"):
         assert tiny_llm.answer(question) == [15840.0]
     assert len(seen[0]) <= len(format_example("")) + MAX_QUESTION_CHARS
+
+
+@pytest.mark.parametrize(
+    "typed,prompted",
+    [("1 1/2 cups to ml", "1.5 cups to ml"), ("2-1/4 quarts in liters", "2.25 quarts in liters"),
+     ("3 2/3 hours in minutes", "3.66667 hours in minutes"), ("How many cm is 6'?", "How many cm is 6 feet?"),
+     ('12" in cm', "12 inches in cm"), ("5.5″ to mm", "5.5 inches to mm"), ("I am 6’ tall, in cm?", "I am 6 feet tall, in cm?"),
+     # left as typed: a plain fraction, feet and inches together, an improper fraction, a quoted number, "What's"
+     ("3/4 cup in ml", "3/4 cup in ml"), ("5'10\" in cm", "5'10\" in cm"), ("10 3/2 cups", "10 3/2 cups"),
+     ('Convert "12" to cm', 'Convert "12" to cm'), ("What's 7 ft in m?", "What's 7 ft in m?")],
+)
+def test_marks_no_split_holds_are_written_as_the_splits_write_them(tiny_llm, stub_generation, typed, prompted):
+    assert normalize_marks(typed) == prompted
+    seen = stub_generation(tiny_llm, ["<answer>1</answer>"])
+    tiny_llm.answer(typed)
+    assert seen == [format_example(prompted)] and prompted in seen[0]
+
+
+def test_no_question_of_any_split_is_changed_by_the_marks_rule():
+    """The prompts the shipped adapters were trained on come out of `format_example` as they did before the rule."""
+    from unitlm.data import SPLITS, Dataset
+
+    for split in SPLITS:
+        for question, *_ in Dataset(split).data:
+            text = " ".join(question.split())
+            assert normalize_marks(text) == text, (split, question)
 
 
 def test_long_question_runs_on_the_model(tiny_llm):

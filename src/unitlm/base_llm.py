@@ -174,8 +174,42 @@ def format_example(question: str, target: str = "") -> str:
     return f"Question: {clean_question(question)}\n{target}"
 
 
+# Marks people type that no question of any split holds (a test checks that every split's questions come
+# out as they went in, so the prompts the adapters were trained on are unchanged): a mixed number
+# ("1 1/2 cups", "2-1/4 in") is written as its decimal, and a lone foot or inch mark after a number
+# ("6'", "12\"", with straight, curly or prime marks) as "feet" or "inches". Feet and inches together
+# ("5'10\"") stay as typed: they are two quantities, not one.
+_MIXED = re.compile(r"(?<![\d.,/])(\d+)[ -](\d+)/(\d+)(?![\d/])")
+_FEET_AND_INCHES = re.compile(r"\d\s*['’′]\s*\d")
+_MARK = re.compile(r"(?<![\d.\w\"“”])(\d+(?:\.\d+)?)\s*(['’′]|[\"”″])(?![\w'’])")
+
+
+def _mixed(match: re.Match) -> str:
+    whole, numerator, denominator = (int(group) for group in match.groups())
+    if denominator == 0 or numerator >= denominator:
+        return match.group(0)
+    return f"{whole + numerator / denominator:.6g}"
+
+
+def _mark(match: re.Match) -> str:
+    unit = "feet" if match.group(2) in "'’′" else "inches"
+    return f"{match.group(1)} {unit}"
+
+
+def normalize_marks(text: str) -> str:
+    """`1 1/2 cups` -> `1.5 cups`, `6'` -> `6 feet`, `12"` -> `12 inches` (see above); other text as it is.
+
+    >>> normalize_marks("1 1/2 cups to ml"), normalize_marks("How many cm is 6'?"), normalize_marks('12" in cm')
+    ('1.5 cups to ml', 'How many cm is 6 feet?', '12 inches in cm')
+    """
+    text = _MIXED.sub(_mixed, text)
+    if not _FEET_AND_INCHES.search(text):
+        text = _MARK.sub(_mark, text)
+    return text
+
+
 def clean_question(question: str) -> str:
-    text = " ".join(str(question).split())
+    text = normalize_marks(" ".join(str(question).split()))
     if len(text) > MAX_QUESTION_CHARS:
         warnings.warn(f"unitlm: question of {len(text)} characters truncated to {MAX_QUESTION_CHARS}")
         text = text[:MAX_QUESTION_CHARS]

@@ -124,8 +124,9 @@ FORMS_BARE_OUNCE = 0.5
 # copies a fraction as written ("3/4 * 0.236588 / 0.001") and writes a phrase's value as a number ("1.5"),
 # so the model reads the value and the calculator does the arithmetic. Mixed numbers ("1 1/2 cups") are
 # left out: written "(1 + 1/2)" in the reasoning they taught the model to open plain answers with "(",
-# written "1.5" to read "2,101" as 2.101; valid fell 2 to 3 points either way. Both adapters answered 5 of
-# 40 such hand-written questions before (scripts/values.py; docs/log.md, 2026-12-06).
+# written "1.5" to read "2,101" as 2.101; valid fell 2 to 3 points either way; the prompt writes them as
+# their decimal instead (base_llm.normalize_marks). Both adapters answered 5 of 40 such hand-written
+# questions before (scripts/values.py; docs/log.md, 2026-12-06).
 FORMS_VALUES = 300
 # FORMS_PLAIN more questions, last, write values the other splits hardly hold (train: 7 of 14300 ask
 # "how many feet in a mile", 1 a zero, none ".5"), each as people type it (`plain_value`): one as "a"/"an"
