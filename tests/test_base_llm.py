@@ -187,7 +187,7 @@ def test_long_question_truncated_with_warning(tiny_llm, stub_generation):
     "typed,prompted",
     [("1 1/2 cups to ml", "1.5 cups to ml"), ("2-1/4 quarts in liters", "2.25 quarts in liters"),
      ("3 2/3 hours in minutes", "3.66667 hours in minutes"), ("How many cm is 6'?", "How many cm is 6 feet?"),
-     ('12" in cm', "12 inches in cm"), ("5.5″ to mm", "5.5 inches to mm"), ("I am 6’ tall, in cm?", "I am 6 feet tall, in cm?"),
+     ('12" in cm', "12 inches in cm"), ("12'' in cm", "12 inches in cm"), ("5.5″ to mm", "5.5 inches to mm"), ("I am 6’ tall, in cm?", "I am 6 feet tall, in cm?"),
      # left as typed: a plain fraction, feet and inches together, an improper fraction, a quoted number, "What's"
      ("3/4 cup in ml", "3/4 cup in ml"), ("5'10\" in cm", "5'10\" in cm"), ("10 3/2 cups", "10 3/2 cups"),
      ('Convert "12" to cm', 'Convert "12" to cm'), ("What's 7 ft in m?", "What's 7 ft in m?")],

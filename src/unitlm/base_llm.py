@@ -177,11 +177,11 @@ def format_example(question: str, target: str = "") -> str:
 # Marks people type that no question of any split holds (a test checks that every split's questions come
 # out as they went in, so the prompts the adapters were trained on are unchanged): a mixed number
 # ("1 1/2 cups", "2-1/4 in") is written as its decimal, and a lone foot or inch mark after a number
-# ("6'", "12\"", with straight, curly or prime marks) as "feet" or "inches". Feet and inches together
+# ("6'", "12\"" or "12''", with straight, curly or prime marks) as "feet" or "inches". Feet and inches together
 # ("5'10\"") stay as typed: they are two quantities, not one.
 _MIXED = re.compile(r"(?<![\d.,/])(\d+)[ -](\d+)/(\d+)(?![\d/])")
 _FEET_AND_INCHES = re.compile(r"\d\s*['’′]\s*\d")
-_MARK = re.compile(r"(?<![\d.\w\"“”])(\d+(?:\.\d+)?)\s*(['’′]|[\"”″])(?![\w'’])")
+_MARK = re.compile(r"(?<![\d.\w\"“”])(\d+(?:\.\d+)?)\s*(''|['’′]|[\"”″])(?![\w'’])")
 
 
 def _mixed(match: re.Match) -> str:
@@ -192,7 +192,7 @@ def _mixed(match: re.Match) -> str:
 
 
 def _mark(match: re.Match) -> str:
-    unit = "feet" if match.group(2) in "'’′" else "inches"
+    unit = "feet" if match.group(2) in ("'", "’", "′") else "inches"
     return f"{match.group(1)} {unit}"
 
 
