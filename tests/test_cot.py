@@ -13,6 +13,8 @@ def test_cot_prompt_has_chat_turns_and_computed_worked_answers(tiny_model_dir):
     prompt = llm.format_prompt("How many feet are in 2 miles?")
     assert prompt.count("<answer>") == len(cot.EXAMPLES) + 1 and cot.INSTRUCTION in prompt  # + the instruction
     assert prompt.rstrip().endswith("assistant")
+    typed = llm.format_prompt("1 1/2   cups to ml")  # written as SFT and RFT prompt it
+    assert "1.5 cups to ml" in typed and "1 1/2" not in typed
     with pytest.raises(ValueError, match="demos"):
         cot.CoTModel(tiny_model_dir, demos="table", device="cpu")
 

@@ -18,7 +18,7 @@ import argparse
 import re
 from functools import cache
 
-from .base_llm import BaseLLM
+from .base_llm import BaseLLM, clean_question
 from .data import Dataset, benchmark_and_print
 from .demos import Demonstrations
 from .options import add_split_flags
@@ -94,6 +94,7 @@ class CoTModel(BaseLLM):
         return [(q, answer) for q, answer in train_demonstrations().nearest(question, RETRIEVED_EXAMPLES)]
 
     def format_prompt(self, question: str) -> str:
+        question = clean_question(question)  # as SFT and RFT prompt it: "1 1/2 cups" as "1.5 cups"
         messages = [{"role": "system", "content": INSTRUCTION}]
         for example, answer in self.examples(question):
             messages.append({"role": "user", "content": example})
