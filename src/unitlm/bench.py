@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 ONE_AT_A_TIME_QUESTIONS = 50  # baseline (a) is slow; it runs on this many and is reported per question
 BASELINE_BATCH = 64
@@ -221,25 +222,30 @@ def answer_throughput(entries: list[list], sft_path: Path | None, rft_path: Path
     blocks = [entries[i : i + ROUND_QUESTIONS] for i in range(0, len(entries), ROUND_QUESTIONS)]
     totals = {name: {"seconds": 0.0, "cpu_seconds": 0.0, "answers": [], "entries": []} for name in entrants}
     setup = {}
+    progress = tqdm(total=len(entrants) * (len(blocks) + 1), desc="bench", unit="call")
     for name, (method, _, _) in entrants.items():
+        progress.set_postfix_str(f"{name}, first call")
         start = time.perf_counter()
         method([entries[0][0]])  # the first call pays one-time setup (int8 copy, engine files); not timed below
         setup[name] = time.perf_counter() - start
+        progress.update()
     for block in blocks:
         for name, (method, _, limit) in entrants.items():
+            progress.set_postfix_str(name)
             total = totals[name]
             part = block
             if limit is not None:
                 per_block = math.ceil(min(limit, len(entries)) / len(blocks))
                 part = block[: min(per_block, min(limit, len(entries)) - len(total["entries"]))]
-            if not part:
-                continue
-            wall, cpu = time.perf_counter(), time.process_time()
-            answers = method([e[0] for e in part])
-            total["seconds"] += time.perf_counter() - wall
-            total["cpu_seconds"] += time.process_time() - cpu
-            total["answers"] += answers
-            total["entries"] += part
+            if part:
+                wall, cpu = time.perf_counter(), time.process_time()
+                answers = method([e[0] for e in part])
+                total["seconds"] += time.perf_counter() - wall
+                total["cpu_seconds"] += time.process_time() - cpu
+                total["answers"] += answers
+                total["entries"] += part
+            progress.update()
+    progress.close()
 
     rows = {}
     for name, total in totals.items():
