@@ -35,11 +35,13 @@ def test_plain_model_continues_the_stripped_text_and_a_space(tiny_llm):
     """As the course's reference BaseLLM: prompt `text.strip() + " "`, greedy; 16 new tokens (the tiny model
     emits no EOS here, so transformers' generate, which stops at EOS, runs as long)."""
     assert tiny_llm.raw_text and tiny_llm.raw_new_tokens == 16
+    tiny_llm.backend = "torch"  # the model itself (auto decodes one short prompt with a bf16 copy: test_engine)
     for text in RAW:
         assert tiny_llm.generate(text) == _transformers_generate(tiny_llm, f"{text.strip()} ", 16)
 
 
 def test_plain_model_batched_equals_one_at_a_time(tiny_llm):
+    tiny_llm.backend = "torch"
     assert tiny_llm.batched_generate(RAW) == [tiny_llm.generate(text) for text in RAW]
 
 
@@ -330,3 +332,15 @@ def test_cache_is_keyed_by_content_not_by_path(tmp_path):
         (tmp_path / name / "m.gguf").write_bytes(content)
     assert base_llm._cache_dir_for(str(tmp_path / "a"), "m.gguf") == base_llm._cache_dir_for(str(tmp_path / "b"), "m.gguf")
     assert base_llm._cache_dir_for(str(tmp_path / "a"), "m.gguf") != base_llm._cache_dir_for(str(tmp_path / "c"), "m.gguf")
+
+
+def test_gguf_file_is_parsed_once_within_a_conversion_and_gguf_restored_after():
+    import gguf
+
+    from unitlm.base_llm import _gguf_parsed_once
+
+    reader, names = gguf.GGUFReader, gguf.get_tensor_name_map
+    with _gguf_parsed_once():
+        assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2) is gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
+        assert gguf.GGUFReader is not reader
+    assert gguf.GGUFReader is reader and gguf.get_tensor_name_map is names

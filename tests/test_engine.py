@@ -126,6 +126,33 @@ def test_auto_makes_the_int8_copy_for_large_batches_or_when_prepared(tiny_llm, m
     assert engine.torch_model(other, questions=1) is not other.model
 
 
+def test_auto_decodes_one_short_prompt_of_a_fp32_model_with_a_bf16_copy(tiny_llm, monkeypatch):
+    monkeypatch.delenv("UNITLM_BACKEND", raising=False)
+    before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}
+    short = engine.BF16_DECODE_TOKENS
+    copy = engine.torch_model(tiny_llm, questions=1, prompt_tokens=short)
+    assert copy is not tiny_llm.model and next(copy.parameters()).dtype == torch.bfloat16
+    assert engine.torch_model(tiny_llm, questions=engine.BF16_DECODE_ROWS, prompt_tokens=12) is copy  # made once
+    assert all(torch.equal(before[k], v) for k, v in tiny_llm.model.state_dict().items())  # the fp32 model as it was
+    # more rows, a long prompt, sampling, several sequences, no token count, or another backend: the model itself
+    assert engine.torch_model(tiny_llm, questions=engine.BF16_DECODE_ROWS + 1, prompt_tokens=12) is tiny_llm.model
+    assert engine.torch_model(tiny_llm, questions=1, prompt_tokens=short + 1) is tiny_llm.model
+    assert engine.torch_model(tiny_llm, temperature=0.7, questions=1, prompt_tokens=12) is tiny_llm.model
+    assert engine.torch_model(tiny_llm, n=2, questions=1, prompt_tokens=12) is tiny_llm.model
+    assert engine.torch_model(tiny_llm, questions=1) is tiny_llm.model
+    tiny_llm.backend = "torch"
+    assert engine.torch_model(tiny_llm, questions=1, prompt_tokens=12) is tiny_llm.model
+    tiny_llm.backend = None
+    calls, forward = [], copy.forward
+    copy.forward = lambda *args, **kwargs: calls.append(1) or forward(*args, **kwargs)
+    text = tiny_llm.generate(QUESTIONS[0])
+    assert calls, "generate() of one short prompt did not run the bf16 copy"
+    prompt = tiny_llm.tokenizer(f"{QUESTIONS[0].strip()} ", return_tensors="pt")  # the plain model's raw prompt
+    tokens = decoding.decode(copy, prompt["input_ids"], prompt["attention_mask"], tiny_llm.raw_new_tokens, set(),
+                             lambda row: False)
+    assert text == tiny_llm.tokenizer.decode(tokens[0], skip_special_tokens=True)
+
+
 def test_int8_copy_quantizes_every_linear_and_leaves_the_model(tiny_llm):
     tiny_llm.backend = "int8"
     before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}

@@ -16,7 +16,8 @@ import re
 import shutil
 import tempfile
 import warnings
-from functools import cached_property
+from contextlib import contextmanager
+from functools import cache, cached_property
 from pathlib import Path
 
 import torch
@@ -106,9 +107,25 @@ def _cache_dir_for(folder: str, gguf_file: str) -> Path:
     return cache_root() / "models" / f"{Path(gguf_file).stem}-{key}"
 
 
+@contextmanager
+def _gguf_parsed_once():
+    """transformers opens a GGUF file three times (tokenizer, config, weights), parsing its 49k-token
+    vocabulary into Python each time, and rebuilds gguf's tensor-name map once per module (397 times
+    for SmolLM2): most of a cold load. Within this block both are made once; the reader only reads."""
+    import gguf
+
+    reader, names = gguf.GGUFReader, gguf.get_tensor_name_map
+    gguf.GGUFReader, gguf.get_tensor_name_map = cache(reader), cache(names)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader, names
+
+
 def _convert_gguf(folder: str, gguf_file: str):
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    with _gguf_parsed_once():
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+        model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
     # The dequantized model is plain fp32 weights; drop the quantizer marks so it can be saved.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -373,7 +390,8 @@ class BaseLLM:
         inputs = {key: value.repeat_interleave(n, dim=0).to(self.device) for key, value in inputs.items()}
         raw = self.raw_text
         tokens = decoding.decode(
-            engine.torch_model(self, n, temperature, len(prompts)),  # the model, or its int8 copy (engine.py)
+            # the model, or its int8 copy, or a bf16 copy for one short prompt (engine.py)
+            engine.torch_model(self, n, temperature, len(prompts), len(prefix) + inputs["input_ids"].numel()),
             inputs["input_ids"],
             inputs["attention_mask"],
             max_new_tokens=self.raw_new_tokens if raw else self.max_new_tokens,

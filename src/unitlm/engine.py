@@ -70,6 +70,11 @@ SMOOTH_ALPHA = 0.5  # SmoothQuant migration strength: how much of each activatio
 # auto makes the int8 copy (SmoothQuant and quantization: about 10 s on 2 cores) for batches this large only
 AUTO_INT8_QUESTIONS = 256
 CALIBRATION_QUESTIONS = 64  # train questions whose greedy answers give the activation ranges for SmoothQuant
+# Under auto, a fp32 model on a CPU decodes one or two short prompts with a bf16 copy of its weights: a step of
+# one row reads every weight from memory, and bf16 halves what it reads. Beyond these, the steps are compute,
+# which bf16 slows on a CPU without AVX512-BF16 or AMX (the sizes where it stops paying: docs/performance.md).
+BF16_DECODE_ROWS = 2
+BF16_DECODE_TOKENS = 64  # prompt tokens of those rows together
 
 _RUNNERS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
 
@@ -110,6 +115,8 @@ def _runner(llm, name: str):
     if name not in cache:
         if name == "int8":
             cache[name] = quantize_int8(smooth(llm.model, calibrate(llm)), inplace=True)  # smooth made a copy
+        elif name == "bf16":
+            cache[name] = copy.deepcopy(llm.model).to(torch.bfloat16).eval()
         elif name == "openvino":
             cache[name] = OpenVinoEngine(llm.model, llm.tokenizer)
         elif name == "llama.cpp":
@@ -119,14 +126,22 @@ def _runner(llm, name: str):
     return cache[name]
 
 
-def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO_INT8_QUESTIONS) -> torch.nn.Module:
-    """The torch module that runs a batch of `questions`: `llm.model`, or its int8 copy for greedy
-    single answers. `auto` builds the copy only for a batch of AUTO_INT8_QUESTIONS or more (or
-    once `prepare` has): a few questions never repay the seconds the copy takes to make."""
-    if n == 1 and temperature <= 0 and resolve(llm) == "int8":
+def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO_INT8_QUESTIONS,
+                prompt_tokens: int | None = None) -> torch.nn.Module:
+    """The torch module that runs a batch of `questions` (`prompt_tokens` long in all, padding included):
+    `llm.model`, or for greedy single answers its int8 copy or, under `auto`, a bf16 copy of a fp32 model
+    on a CPU for one or two short prompts (BF16_DECODE_ROWS). `auto` builds the int8 copy only for a batch
+    of AUTO_INT8_QUESTIONS or more (or once `prepare` has): a few questions never repay the seconds it takes."""
+    if n != 1 or temperature > 0:
+        return llm.model
+    if resolve(llm) == "int8":
         made = "int8" in _RUNNERS.get(llm.model, {})
         if made or backend_name(llm) == "int8" or questions >= AUTO_INT8_QUESTIONS:
             return _runner(llm, "int8")
+    param = next(llm.model.parameters())
+    if (backend_name(llm) == "auto" and param.device.type == "cpu" and param.dtype == torch.float32
+            and questions <= BF16_DECODE_ROWS and prompt_tokens is not None and prompt_tokens <= BF16_DECODE_TOKENS):
+        return _runner(llm, "bf16")
     return llm.model
 
 
