@@ -134,14 +134,14 @@ def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO
     of AUTO_INT8_QUESTIONS or more (or once `prepare` has): a few questions never repay the seconds it takes."""
     if n != 1 or temperature > 0:
         return llm.model
+    param = next(llm.model.parameters())
+    if (backend_name(llm) == "auto" and param.device.type == "cpu" and param.dtype == torch.float32
+            and questions <= BF16_DECODE_ROWS and prompt_tokens is not None and prompt_tokens <= BF16_DECODE_TOKENS):
+        return _runner(llm, "bf16")  # before int8, whose per-call quantization costs as much at one row as fp32
     if resolve(llm) == "int8":
         made = "int8" in _RUNNERS.get(llm.model, {})
         if made or backend_name(llm) == "int8" or questions >= AUTO_INT8_QUESTIONS:
             return _runner(llm, "int8")
-    param = next(llm.model.parameters())
-    if (backend_name(llm) == "auto" and param.device.type == "cpu" and param.dtype == torch.float32
-            and questions <= BF16_DECODE_ROWS and prompt_tokens is not None and prompt_tokens <= BF16_DECODE_TOKENS):
-        return _runner(llm, "bf16")
     return llm.model
 
 
