@@ -124,6 +124,8 @@ def test_auto_makes_the_int8_copy_for_large_batches_or_when_prepared(tiny_llm, m
     other = type(tiny_llm)(tiny_llm.model.name_or_path, device="cpu", dtype=torch.float32)
     engine.prepare(other)
     assert engine.torch_model(other, questions=1) is not other.model
+    made = engine._RUNNERS[other.model]  # a service's warm-up: the bf16 copy for single questions too
+    assert set(made) == {"int8", "bf16"} and engine.torch_model(other, questions=1, prompt_tokens=12) is made["bf16"]
 
 
 def test_auto_decodes_one_short_prompt_of_a_fp32_model_with_a_bf16_copy(tiny_llm, monkeypatch):

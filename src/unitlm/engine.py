@@ -134,9 +134,8 @@ def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO
     of AUTO_INT8_QUESTIONS or more (or once `prepare` has): a few questions never repay the seconds it takes."""
     if n != 1 or temperature > 0:
         return llm.model
-    param = next(llm.model.parameters())
-    if (backend_name(llm) == "auto" and param.device.type == "cpu" and param.dtype == torch.float32
-            and questions <= BF16_DECODE_ROWS and prompt_tokens is not None and prompt_tokens <= BF16_DECODE_TOKENS):
+    if (_fp32_on_cpu_under_auto(llm) and questions <= BF16_DECODE_ROWS and prompt_tokens is not None
+            and prompt_tokens <= BF16_DECODE_TOKENS):
         return _runner(llm, "bf16")  # before int8, whose per-call quantization costs as much at one row as fp32
     if resolve(llm) == "int8":
         made = "int8" in _RUNNERS.get(llm.model, {})
@@ -145,11 +144,19 @@ def torch_model(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO
     return llm.model
 
 
+def _fp32_on_cpu_under_auto(llm) -> bool:
+    param = next(llm.model.parameters())
+    return backend_name(llm) == "auto" and param.device.type == "cpu" and param.dtype == torch.float32
+
+
 def prepare(llm) -> None:
-    """Make what `auto` will run for `llm` now rather than on a later call (a service's warm-up)."""
+    """Make what `auto` will run for `llm` now rather than on a later call (a service's warm-up): its
+    engine or int8 copy, and the bf16 copy for single questions where torch runs them."""
     name = resolve(llm)
     if name in ("int8", *EXTERNAL):
         _runner(llm, name)
+    if name not in EXTERNAL and _fp32_on_cpu_under_auto(llm):
+        _runner(llm, "bf16")
 
 
 def external(llm, n: int = 1, temperature: float = 0.0, questions: int = AUTO_ENGINE_QUESTIONS):
