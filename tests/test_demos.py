@@ -41,3 +41,12 @@ def test_the_unit_converted_to_is_tagged_and_decides_between_questions_from_one_
     assert asked.count("to:kilometers") == 2 and not any(w.startswith("to:miles") for w in asked)
     assert pool.nearest("How many kilometers are in 9 miles?", 1)[0][2] == "r3"
     assert pool.nearest("How many feet are in 9 miles?", 1)[0][2] == "r6"
+
+
+def test_the_pool_matrix_holds_each_entrys_own_vector():
+    """The matrix is filled in one call; each row is what `_vector` makes of that entry's words, to the bit."""
+    import torch
+
+    pool = Demonstrations(POOL + [["Convert 2 ounces to ounces and 2 ounces.", 2.0, "r6"]])  # a word counted thrice
+    rows = torch.stack([pool._vector(words(entry[0], pool.vocabulary)) for entry in pool.entries])
+    assert torch.equal(pool.matrix, rows)
