@@ -44,9 +44,20 @@ def test_the_unit_converted_to_is_tagged_and_decides_between_questions_from_one_
 
 
 def test_the_pool_matrix_holds_each_entrys_own_vector():
-    """The matrix is filled in one call; each row is what `_vector` makes of that entry's words, to the bit."""
+    """The matrix is filled in one call; each row is that entry's word counts times idf, to unit length, to the bit."""
     import torch
 
     pool = Demonstrations(POOL + [["Convert 2 ounces to ounces and 2 ounces.", 2.0, "r6"]])  # a word counted thrice
-    rows = torch.stack([pool._vector(words(entry[0], pool.vocabulary)) for entry in pool.entries])
+
+    def vector(bag):
+        counts = torch.zeros(len(pool.index))
+        for w in bag:
+            if w in pool.index:
+                counts[pool.index[w]] += 1
+        weighted = counts * pool.idf
+        return weighted / weighted.norm().clamp(min=1e-9)
+
+    rows = torch.stack([vector(words(entry[0], pool.vocabulary)) for entry in pool.entries])
     assert torch.equal(pool.matrix, rows)
+    asked = words("Convert 4 parsecs to ounces", pool.vocabulary) + ["to:parsecs"]  # a tag the pool never made
+    assert torch.equal(pool._vectors([asked])[0], vector(asked))

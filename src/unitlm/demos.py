@@ -57,24 +57,20 @@ class Demonstrations:
                 counts[w] = counts.get(w, 0) + 1
         self.index = {w: i for i, w in enumerate(counts)}
         self.idf = torch.tensor([math.log(len(entries) / (1 + counts[w])) + 1 for w in counts])
-        # every bag's vector as `_vector` makes it, filled in one call (the same values, a tenth of the time)
-        rows = torch.tensor([r for r, bag in enumerate(bags) for _ in bag], dtype=torch.long)
-        cols = torch.tensor([self.index[w] for bag in bags for w in bag], dtype=torch.long)
-        matrix = torch.zeros(len(bags), len(self.index)).index_put_((rows, cols), torch.ones(len(rows)), accumulate=True)
-        matrix = matrix * self.idf
-        self.matrix = matrix / matrix.norm(dim=1, keepdim=True).clamp(min=1e-9)
+        self.matrix = self._vectors(bags)
 
-    def _vector(self, bag: list[str]) -> torch.Tensor:
-        vector = torch.zeros(len(self.index))
-        for w in bag:
-            if w in self.index:
-                vector[self.index[w]] += 1
-        vector = vector * self.idf
-        return vector / vector.norm().clamp(min=1e-9)
+    def _vectors(self, bags: list[list[str]]) -> torch.Tensor:
+        """One row per bag: its word counts (words outside the pool's left out) times idf, to unit length."""
+        known = [[self.index[w] for w in bag if w in self.index] for bag in bags]
+        rows = torch.tensor([r for r, columns in enumerate(known) for _ in columns], dtype=torch.long)
+        cols = torch.tensor([c for columns in known for c in columns], dtype=torch.long)
+        counts = torch.zeros(len(bags), len(self.index)).index_put_((rows, cols), torch.ones(len(rows)), accumulate=True)
+        vectors = counts * self.idf
+        return vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-9)
 
     def nearest(self, question: str, k: int) -> list[list]:
         """The `k` most alike entries, least alike first (the nearest stands next to the question)."""
-        similarity = self.matrix @ self._vector(words(question, self.vocabulary))
+        similarity = self.matrix @ self._vectors([words(question, self.vocabulary)])[0]
         asked = " ".join(question.split())
         picked = [self.entries[i] for i in similarity.topk(min(k + 1, len(self.entries))).indices.tolist()
                   if " ".join(self.entries[i][0].split()) != asked]
