@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -269,6 +270,27 @@ def test_openvino_decodes_the_tokens_torch_decodes(tiny_llm, tmp_path, monkeypat
     used = sorted({token for row in free for token in row} | set(narrow))  # every greedy token allowed: no redo
     assert runner.decode(encoded, 8, {7}, lambda row: len(row) >= 6, used) == free
     assert not redone
+
+
+@needs_openvino
+def test_openvino_saves_its_model_and_reads_it_on_later_starts(tiny_llm, tmp_path, monkeypatch):
+    """The first engine builds OpenVINO's model from the GGUF and saves it in the cache; the next one reads
+    that saved model and decodes the same tokens; no staging folder is left behind."""
+    import openvino_genai
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    sources, pipeline = [], openvino_genai.ContinuousBatchingPipeline
+    monkeypatch.setattr(openvino_genai, "ContinuousBatchingPipeline",
+                        lambda path, *rest: sources.append(Path(path)) or pipeline(path, *rest))
+    encoded = [tiny_llm.tokenizer(format_example(q))["input_ids"] for q in QUESTIONS]
+    properties = {"DYNAMIC_QUANTIZATION_GROUP_SIZE": 0}
+    first = engine.OpenVinoEngine(tiny_llm.model, tiny_llm.tokenizer, quantization="F16", properties=properties)
+    tokens = first.decode(encoded, 8, {7}, lambda row: len(row) >= 6)
+    second = engine.OpenVinoEngine(tiny_llm.model, tiny_llm.tokenizer, quantization="F16", properties=properties)
+    assert sources[0].suffix == ".gguf" and (sources[1] / engine.OPENVINO_XML).is_file()
+    assert not any(path.suffix == ".gguf" for path in sources[1].iterdir())
+    assert second.decode(encoded, 8, {7}, lambda row: len(row) >= 6) == tokens
+    assert not list(sources[1].parent.glob(".openvino-*"))
 
 
 @needs_openvino
