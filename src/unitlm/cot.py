@@ -5,7 +5,7 @@
 
 The model writes the conversion as a multiplication by the factor inside
 <answer></answer>; the calculator does the arithmetic. The worked examples are
-by default the five train questions that read most alike (`demos.py`), so the
+by default the four train questions that read most alike (`demos.py`), so the
 model sees factors of the units it is asked about; it still writes every
 number of its answer. With the fixed examples, the 135M model rarely recalls
 a factor (README, CoT). Measured on all 1000 valid questions, the direct form
@@ -74,9 +74,10 @@ def train_demonstrations() -> Demonstrations:
 
 
 DEMOS = ("retrieved", "fixed")
-# All 1000 valid questions: 4 -> 0.546, 5 -> 0.559, 6 -> 0.555 (docs/log.md). Five: a sixth adds 40 prompt tokens
-# (about 14% of the prefill that is a CoT answer's cost) and no accuracy.
-RETRIEVED_EXAMPLES = 5
+# All 1000 valid questions: 4 -> 0.546, 5 -> 0.559, 6 -> 0.555 (docs/log.md). Each example adds about 40 prompt
+# tokens, and the prefill of those is a CoT answer's cost: with six, a course grader's 60-s CoT case (100
+# questions) took up to 67 s on an AVX2-only CPU; four take 29% fewer tokens than six for a point of accuracy.
+RETRIEVED_EXAMPLES = 4
 
 
 class CoTModel(BaseLLM):

@@ -51,8 +51,9 @@ AUTO_CPU = {
     ("RFTModel", torch.bfloat16): "openvino",
     ("CoTModel", torch.bfloat16): "openvino",
 }
-# auto starts OpenVINO (about 5 s: the GGUF written once per weights, then compiled) for batches this large only,
-# or once it runs for the model; a grader's 100 CoT questions repay it, a one-question `unitlm ask` would not
+# auto starts OpenVINO (about 5 s the first time per weights, when the GGUF is written and OpenVINO's model built
+# from it and saved; 2-4 s after) for batches this large only, or once it runs for the model; a grader's 100 CoT
+# questions repay it, a one-question `unitlm ask` would not
 AUTO_ENGINE_QUESTIONS = 64
 EXTERNAL_BATCH = 256  # prompts per call of an external engine, which batches them itself
 LLAMA_CPP_SLOTS = 64  # sequences llama.cpp decodes at once; a finished one's slot takes the next prompt
