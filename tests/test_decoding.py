@@ -191,3 +191,22 @@ def test_restricted_head_of_an_int8_head_gives_its_rows():
     assert cut.weight.shape == (4, 16)
     torch.testing.assert_close(cut(x), expected)
     assert not torch.equal(cut(x), torch.nn.functional.linear(x, head.weight().dequantize()[:4], head.bias()[:4]))
+
+
+def test_an_int8_head_is_cut_once_per_vocabulary_and_a_float_head_every_time():
+    """Cutting a quantized head (its weights are fixed) is kept per vocabulary; a float head, whose
+    weights training may change, is cut from its current rows each time."""
+    from unitlm.engine import quantize_int8
+
+    torch.manual_seed(0)
+    head = quantize_int8(torch.nn.Sequential(torch.nn.Linear(16, 50)))[0]
+    rows, other = torch.tensor([3, 0, 49]), torch.tensor([1, 2])
+    first = decoding.restricted_head(head, rows)
+    assert decoding.restricted_head(head, rows.clone()) is first
+    assert decoding.restricted_head(head, other).weight.shape == (2, 16)
+    float_head = torch.nn.Linear(16, 50)
+    before = decoding.restricted_head(float_head, rows)
+    with torch.no_grad():
+        float_head.weight[3] += 1.0
+    after = decoding.restricted_head(float_head, rows)
+    assert after is not before and torch.equal(after.weight[0], float_head.weight[3])
