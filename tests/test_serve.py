@@ -467,6 +467,29 @@ def test_after_a_batch_of_several_the_next_waits_for_the_clients_just_answered()
     assert [len(batch) for batch in model.batches] == [2, 2, 1, 1]
 
 
+def test_the_refill_also_counts_the_questions_already_waiting_when_a_batch_ends():
+    """A batch of two ends with one question waiting: the next batch waits for three (the two clients
+    answered come back), not for two, which would leave a returning client for a batch after."""
+    gate = threading.Event()
+    model = Echo(gate=gate)
+    app = create_app(ServeConfig(max_batch=64, max_wait_ms=0, refill_ms=10000), models={"sft": model})
+    with TestClient(app) as client, ThreadPoolExecutor(4) as pool:
+        first = pool.submit(ask, client, "a 1", "b 2")  # held at the gate
+        deadline = time.monotonic() + WAIT
+        while not model.batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waiting = pool.submit(ask, client, "c 3")  # arrives while the batch of two runs
+        time.sleep(0.3)
+        gate.set()
+        assert first.result().status_code == 200
+        time.sleep(0.3)  # inside the window: "c 3" and one returning client wait, the other has not come back
+        second = pool.submit(ask, client, "d 4")
+        time.sleep(0.3)
+        third = pool.submit(ask, client, "e 5")
+        assert all(f.result().status_code == 200 for f in (waiting, second, third))
+    assert [len(batch) for batch in model.batches] == [2, 3]
+
+
 def test_the_worker_trims_freed_memory_between_batches(monkeypatch):
     """After a batch, once TRIM_SECONDS have passed, the worker hands freed heap memory back to the system."""
     from unitlm import serve
