@@ -170,6 +170,26 @@ def test_int8_copy_quantizes_every_linear_and_leaves_the_model(tiny_llm):
     assert engine.torch_model(tiny_llm, n=4, temperature=0.0) is tiny_llm.model
 
 
+def test_down_proj_quantizes_each_row_on_its_own_scale(tiny_llm):
+    """A row batched with one 1000 times larger keeps its precision in down_proj (one int8 scale per row);
+    the other Linears keep torch's one scale per tensor, under which the small row is nearly lost."""
+    quantized = engine.quantize_int8(tiny_llm.model)
+    mlp, float_mlp = quantized.model.layers[0].mlp, tiny_llm.model.model.layers[0].mlp
+    assert type(mlp.down_proj) is engine.RowScaledLinear and type(mlp.up_proj) is engine.FullRangeLinear
+    torch.manual_seed(0)
+    for layer, float_layer in ((mlp.down_proj, float_mlp.down_proj), (mlp.up_proj, float_mlp.up_proj)):
+        small = torch.randn(1, float_layer.in_features)
+        batch = torch.cat([small, 1000 * torch.randn(1, float_layer.in_features)])
+        with torch.inference_mode():
+            reference = float_layer(small)[0]
+            error = (layer(batch)[0] - reference).abs().max() / reference.abs().max()
+            alone = (layer(small)[0] - reference).abs().max() / reference.abs().max()
+        if layer is mlp.down_proj:
+            assert error < 0.05 and alone < 0.05
+        else:
+            assert error > 0.3 and alone < 0.05
+
+
 def test_int8_greedy_decoding_is_close_to_fp32(tiny_llm):
     """int8 logits stay near fp32 ones, and answer() runs on the int8 copy, restricted vocabulary and all."""
     inputs = tiny_llm.tokenizer([format_example(q) for q in QUESTIONS], return_tensors="pt", padding=True, padding_side="left")

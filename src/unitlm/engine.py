@@ -69,6 +69,10 @@ OPENVINO_STEP_TOKENS = 4096  # prompt and decode tokens one OpenVINO step may ta
 # long-running service that cache is what grows (jemalloc's heap profile of the soak: docs/log.md).
 OPENVINO_RUNTIME_CACHE = 100
 OPENVINO_XML = "openvino_model.xml"  # the model file OpenVINO GenAI saves from a GGUF, and reads from a folder
+# The int8 copy's Linears whose activations are quantized with a scale per row, not per tensor: SmolLM2's
+# largest outliers are down_proj inputs, and one scale for a whole batch cost SFT 1.7 points on test on an
+# AVX2-only processor; per row on the others as well gained nothing more (docs/log.md)
+ROW_SCALED = ("down_proj",)
 SMOOTH_ALPHA = 0.5  # SmoothQuant migration strength: how much of each activation channel's range moves into weights
 # auto makes the int8 copy (SmoothQuant and quantization: about 10 s on 2 cores) for batches this large only
 AUTO_INT8_QUESTIONS = 256
@@ -197,11 +201,12 @@ def quantize_int8(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Mod
     activations quantized on the fly (torch dynamic quantization, fbgemm kernels). The float model
     stays as it was, for sampling and training, unless `inplace` (a copy already made) says not to.
 
-    Weights get a scale per output row and 7 bits (-64..63), activations one scale per input
-    tensor and all 8 bits: on AVX2 without VNNI the int8 dot product adds pairs of u8 x s8
-    products in 16 bits, which 255 x 64 x 2 never overflows. torch's default is the other way
-    round (8-bit weights, 7-bit activations), and activations are what lose precision: one
-    scale covers every row of the batch, so a row's answer can depend on the rows batched with it."""
+    Weights get a scale per output row and 7 bits (-64..63), activations all 8 bits: on AVX2
+    without VNNI the int8 dot product adds pairs of u8 x s8 products in 16 bits, which 255 x 64 x 2
+    never overflows. torch's default is the other way round (8-bit weights, 7-bit activations), and
+    activations are what lose precision: torch's kernel takes one scale for the whole input tensor,
+    so a row is quantized as coarsely as the batch's largest value allows. down_proj, whose inputs
+    hold SmolLM2's largest outliers, gets one scale per row instead (`RowScaledLinear`)."""
     quantized = (model if inplace else copy.deepcopy(model)).float().eval()
     with warnings.catch_warnings():  # torch points eager quantization users to torchao; this API still runs fbgemm
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -215,9 +220,10 @@ def quantize_int8(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Mod
                                                                qscheme=torch.per_channel_symmetric))
         quantized = torch.ao.quantization.quantize_dynamic(quantized, {torch.nn.Linear: qconfig}, dtype=torch.qint8,
                                                            inplace=True)  # quantized is already a copy
-    for module in quantized.modules():
+    for name, module in quantized.named_modules():
         if isinstance(module, DynamicLinear):
-            module.__class__ = FullRangeLinear
+            row_scaled = name.endswith(ROW_SCALED) and module.bias() is None  # a bias would be scaled too
+            module.__class__ = RowScaledLinear if row_scaled else FullRangeLinear
     return quantized
 
 
@@ -226,6 +232,17 @@ class FullRangeLinear(DynamicLinear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params, reduce_range=False).to(x.dtype)
+
+
+class RowScaledLinear(FullRangeLinear):
+    """A `FullRangeLinear` whose activations get one int8 scale per row (token) rather than per tensor:
+    each input row is divided by its largest |value| before torch's kernel quantizes the tensor, and
+    each output row multiplied back (so only for a layer without bias). A row's precision then no longer depends
+    on the largest value anywhere in the batch, and fbgemm's kernel still does the arithmetic."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = torch.linalg.vector_norm(x, float("inf"), dim=-1, keepdim=True).clamp_min_(1e-6)
+        return super().forward(x / scale).mul_(scale)
 
 
 def calibrate(llm, questions: list[str] | None = None) -> dict[str, torch.Tensor]:
