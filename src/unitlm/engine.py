@@ -183,7 +183,8 @@ def describe(llm) -> dict:
     dtype = str(next(llm.model.parameters()).dtype).removeprefix("torch.")
     if name == "int8":
         return {"backend": "torch int8", "dtype": f"int8 weights (7-bit, per row), int8 activations (dynamic, per "
-                                                  f"tensor; SmoothQuant alpha {SMOOTH_ALPHA}), fp32 rest",
+                                                  f"row in {'/'.join(ROW_SCALED)}, per tensor elsewhere; SmoothQuant "
+                                                  f"alpha {SMOOTH_ALPHA}), fp32 rest",
                 "kernels": f"torch.backends.quantized.engine={torch.backends.quantized.engine}"}
     if name == "openvino":
         return {"backend": "openvino-genai", "dtype": f"Q8_0 weights (GGUF), {OpenVinoEngine.precision(llm.model)} "
