@@ -7,8 +7,8 @@ ONNX Runtime GenAI.
 `auto` (the default) runs a CPU model on `AUTO_CPU`, by kind of model and dtype: OpenVINO
 GenAI (a dependency of unitlm) or int8 torch where they won, else the torch loop; a GPU model
 on the torch loop. A backend replaces the torch loop only once the bench shows it faster and
-within 1 point of fp32 accuracy on all 1000 valid questions, natively and as an AVX2-only
-processor (docs/performance.md). auto starts OpenVINO for batches of AUTO_ENGINE_QUESTIONS
+within 1 point of fp32 accuracy on all 1000 valid questions (SFT's int8 also on test and
+written), natively and as an AVX2-only processor (docs/performance.md). auto starts OpenVINO for batches of AUTO_ENGINE_QUESTIONS
 or more, the int8 copy for AUTO_INT8_QUESTIONS or more, or either once `prepare`d.
 Only greedy decoding of one sequence per prompt (what `answer()` does) leaves the torch
 model: sampling (datagen, votes) and training always run the torch model in its own dtype,
@@ -16,7 +16,7 @@ so a shipped recipe makes the same data and adapters whatever the backend.
 
 Every backend sees the merged model (adapter folded in), made on first use and kept per
 model object: an int8 copy (SmoothQuant, then torch dynamic quantization of every Linear,
-output layer included), or an external engine's file written once into the cache, keyed by
+output layer included; down_proj's activations one scale per row), or an external engine's file written once into the cache, keyed by
 the weights.
 Constrained decoding survives in all of them: a row's next token is the likeliest among
 the model's `_vocabulary` (SFT: the 137 answer tokens) when it has one.
