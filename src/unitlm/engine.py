@@ -8,16 +8,17 @@ ONNX Runtime GenAI.
 GenAI (a dependency of unitlm) or int8 torch where they won, else the torch loop; a GPU model
 on the torch loop. A backend replaces the torch loop only once the bench shows it faster and
 within 1 point of fp32 accuracy on all 1000 valid questions (SFT's int8 also on test and
-written), natively and as an AVX2-only processor (docs/performance.md). auto starts OpenVINO for batches of AUTO_ENGINE_QUESTIONS
-or more, the int8 copy for AUTO_INT8_QUESTIONS or more, or either once `prepare`d.
+written), natively and as an AVX2-only processor (docs/performance.md). auto starts OpenVINO
+for batches of AUTO_ENGINE_QUESTIONS or more, the int8 copy for AUTO_INT8_QUESTIONS or more,
+or either once `prepare`d.
 Only greedy decoding of one sequence per prompt (what `answer()` does) leaves the torch
 model: sampling (datagen, votes) and training always run the torch model in its own dtype,
 so a shipped recipe makes the same data and adapters whatever the backend.
 
 Every backend sees the merged model (adapter folded in), made on first use and kept per
 model object: an int8 copy (SmoothQuant, then torch dynamic quantization of every Linear,
-output layer included; down_proj's activations one scale per row), or an external engine's file written once into the cache, keyed by
-the weights.
+output layer included; down_proj's activations one scale per row), or an external engine's
+file written once into the cache, keyed by the weights.
 Constrained decoding survives in all of them: a row's next token is the likeliest among
 the model's `_vocabulary` (SFT: the 137 answer tokens) when it has one.
 """
@@ -238,8 +239,9 @@ class FullRangeLinear(DynamicLinear):
 class RowScaledLinear(FullRangeLinear):
     """A `FullRangeLinear` whose activations get one int8 scale per row (token) rather than per tensor:
     each input row is divided by its largest |value| before torch's kernel quantizes the tensor, and
-    each output row multiplied back (so only for a layer without bias). A row's precision then no longer depends
-    on the largest value anywhere in the batch, and fbgemm's kernel still does the arithmetic."""
+    each output row multiplied back (so only for a layer without bias). A row's precision then no
+    longer depends on the largest value anywhere in the batch, and fbgemm's kernel still does the
+    arithmetic."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = torch.linalg.vector_norm(x, float("inf"), dim=-1, keepdim=True).clamp_min_(1e-6)
