@@ -308,7 +308,11 @@ class Batcher:
                 trimmed = time.perf_counter()
             self.refill_until = time.perf_counter() + self.refill if len(batch) > 1 else 0.0
             with self.cond:
-                self.refill_size = len(batch) + sum(item.method == batch[0].method for item in self.queue)
+                self.refill_size = len(batch) + self.waiting(batch[0].method)
+
+    def waiting(self, method: str) -> int:
+        """Questions of `method` in the queue (the caller holds `cond`)."""
+        return sum(item.method == method for item in self.queue)
 
     def next_batch(self) -> list[Item] | None:
         with self.cond:
@@ -319,7 +323,7 @@ class Batcher:
             method = self.queue[0].method
             first_deadline = self.queue[0].arrived + self.max_wait
             deadline = max(first_deadline, self.refill_until)
-            while not self.closing and (waiting := sum(i.method == method for i in self.queue)) < self.max_batch:
+            while not self.closing and (waiting := self.waiting(method)) < self.max_batch:
                 now = time.perf_counter()
                 if now >= first_deadline and waiting >= self.refill_size:
                     break  # the refill is complete: the clients just answered are back
