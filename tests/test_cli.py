@@ -62,14 +62,17 @@ def stub_loader(text, calls=None):
     return load
 
 
-def test_ask_prints_the_number(monkeypatch, capsys, run_cli):
-    from unitlm import sft
+@pytest.mark.parametrize("flags, used", [([], "rft"), (["--model", "sft"], "sft"), (["--model", "rft"], "rft")])
+def test_ask_prints_the_number_of_the_model_asked_rft_by_default(monkeypatch, capsys, run_cli, flags, used):
+    from unitlm import rft, sft
 
-    calls = []
-    monkeypatch.setattr(sft, "load", stub_loader("<answer>6 * 1000</answer>", calls))
-    assert run_cli(["ask", "How many gram are there per 6 kg?"]) == 0
+    calls = {"sft": [], "rft": []}
+    for name, module in (("sft", sft), ("rft", rft)):
+        monkeypatch.setattr(module, "load", stub_loader(f"<answer>6 * 1000{'' if name == used else ' + 1'}</answer>",
+                                                        calls[name]))
+    assert run_cli(["ask", "How many gram are there per 6 kg?", *flags]) == 0
     assert capsys.readouterr().out == "6000\n"
-    assert calls == [None]
+    assert calls == {"sft": [None] if used == "sft" else [], "rft": [None] if used == "rft" else []}
 
 
 def test_ask_rft_shows_reasoning(monkeypatch, capsys, run_cli):
@@ -83,9 +86,9 @@ def test_ask_rft_shows_reasoning(monkeypatch, capsys, run_cli):
 
 @pytest.mark.parametrize("question", ["How many feet are in 3.5 miles?", "   "])
 def test_ask_without_an_answer_exits_nonzero_without_traceback(monkeypatch, capsys, question, run_cli):
-    from unitlm import sft
+    from unitlm import rft
 
-    monkeypatch.setattr(sft, "load", stub_loader("I do not know."))
+    monkeypatch.setattr(rft, "load", stub_loader("I do not know."))
     assert run_cli(["ask", question]) != 0
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -94,13 +97,13 @@ def test_ask_without_an_answer_exits_nonzero_without_traceback(monkeypatch, caps
 
 
 def test_ask_with_no_adapter_is_one_clear_line(monkeypatch, capsys, run_cli):
-    from unitlm import sft
+    from unitlm import rft
     from unitlm.finetune import AdapterError
 
     def missing(path=None, model=None):
-        raise AdapterError("No trained adapter in sft_model. Make one with: python -m unitlm.sft train")
+        raise AdapterError("No trained adapter in rft_model. Make one with: unitlm pipeline")
 
-    monkeypatch.setattr(sft, "load", missing)
+    monkeypatch.setattr(rft, "load", missing)
     assert run_cli(["ask", "How many feet are in 3.5 miles?"]) == 1
     err = capsys.readouterr().err
     assert "No trained adapter" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -353,6 +353,14 @@ def test_unit_phrase(question, unit):
     assert unit_phrase(question) == unit
 
 
+def test_rft_answers_requests_that_name_no_method_unless_told_otherwise():
+    assert ServeConfig().method_list() == ["rft", "sft", "cot"]
+    assert ServeConfig(methods="sft,cot").method_list() == ["sft", "cot"]  # the first of --methods
+    assert ServeConfig(model="cot").method_list() == ["cot", "rft", "sft"]
+    with pytest.raises(ValueError, match="no method"):
+        ServeConfig(methods=" , ").method_list()
+
+
 def test_config_refuses_a_default_model_it_does_not_load():
     with pytest.raises(ValueError, match="not among"):
         ServeConfig(model="rft", methods="sft").method_list()

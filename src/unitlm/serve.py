@@ -2,7 +2,7 @@
 
     unitlm serve                                  # http://127.0.0.1:8000: the web page
     curl -s localhost:8000/v1/answer -d '{"questions": ["How many feet are in 3.5 miles?"]}'
-    unitlm serve --model rft --max-batch 64 --max-wait-ms 5 --port 8080
+    unitlm serve --model sft --max-batch 64 --max-wait-ms 5 --port 8080   # SFT for requests naming no method
 
 Endpoints: POST /v1/answer, GET /health, GET /metrics (Prometheus text), GET / (the page),
 GET /docs and /openapi.json (the schema). Ctrl-C stops taking requests, answers those it
@@ -99,9 +99,11 @@ log = logging.getLogger("unitlm.serve")
 class ServeConfig:
     host: str = option("127.0.0.1", "address to listen on; 0.0.0.0 opens the service to the network")
     port: int = option(8000, "TCP port", at_least=0, at_most=65535)
-    model: str = option("sft", "method loaded first, answering requests that name none; /health is 200 once it "
-                        "is loaded", choices=METHODS)
-    methods: str = option("sft,rft,cot", "comma-separated methods to load, one model each")
+    model: str | None = option(None, "method loaded first, answering requests that name none; /health is 200 "
+                               "once it is loaded (None: the first of --methods)", choices=METHODS)
+    # RFT first: the page asks what a person types, where RFT is the most accurate (docs/results.md);
+    # throughput-minded clients name sft in their requests or start the service with --model sft
+    methods: str = option("rft,sft,cot", "comma-separated methods to load, one model each")
     max_batch: int = option(64, "most questions answered by one batched generation", at_least=1)
     max_wait_ms: float = option(20.0, "how long the oldest waiting question waits for others to join its batch",
                                 at_least=0)
@@ -128,12 +130,15 @@ class ServeConfig:
     def method_list(self) -> list[str]:
         """The methods to load, `model` first."""
         names = [m.strip() for m in self.methods.split(",") if m.strip()]
-        unknown = [m for m in names + [self.model] if m not in METHODS]
+        if not names:
+            raise ValueError("--methods names no method")
+        first = self.model or names[0]
+        unknown = [m for m in names + [first] if m not in METHODS]
         if unknown:
             raise ValueError(f"unknown method {unknown[0]!r}; methods are {', '.join(METHODS)}")
-        if self.model not in names:
-            raise ValueError(f"--model {self.model} is not among --methods {self.methods}")
-        return [self.model] + [m for m in names if m != self.model]
+        if first not in names:
+            raise ValueError(f"--model {first} is not among --methods {self.methods}")
+        return [first] + [m for m in names if m != first]
 
 
 def warm_up_questions(count: int) -> list[str]:
@@ -612,7 +617,7 @@ def serve(config: ServeConfig) -> int:
              config.host, config.port)
     server.run()
     if fatal:
-        log.error("unitlm serve: stopped: the %s model could not load", config.model)
+        log.error("unitlm serve: stopped: the %s model could not load", config.method_list()[0])
         return 1
     return 0
 
