@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from unitlm.base_llm import MAX_QUESTION_CHARS, parse_answer
-from unitlm import serve
+from unitlm import batching, serve
 from unitlm.data import Dataset
 from unitlm.serve import ServeConfig, create_app, unit_phrase
 
@@ -500,11 +500,9 @@ def test_the_refill_also_counts_the_questions_already_waiting_when_a_batch_ends(
 
 def test_the_worker_trims_freed_memory_between_batches(monkeypatch):
     """After a batch, once TRIM_SECONDS have passed, the worker hands freed heap memory back to the system."""
-    from unitlm import serve
-
     trims = []
-    monkeypatch.setattr(serve, "TRIM_SECONDS", 0.0)
-    monkeypatch.setattr(serve, "trim_memory", lambda: trims.append(1) or True)
+    monkeypatch.setattr(batching, "TRIM_SECONDS", 0.0)
+    monkeypatch.setattr(batching, "trim_memory", lambda: trims.append(1) or True)
     with TestClient(create_app(ServeConfig(max_wait_ms=0), models={"sft": Echo()})) as client:
         assert ask(client, "a 1").status_code == 200
         assert ask(client, "b 2").status_code == 200
@@ -512,7 +510,7 @@ def test_the_worker_trims_freed_memory_between_batches(monkeypatch):
 
 
 def test_trim_memory_runs_here():
-    from unitlm.serve import trim_memory
+    from unitlm.batching import trim_memory
 
     assert trim_memory() is (sys.platform == "linux")
 
