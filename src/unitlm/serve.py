@@ -35,6 +35,8 @@ from .options import add_flags, from_flags, option, validate
 METHODS = ("sft", "rft", "cot")
 WARM_UP_QUESTION = "How many feet are in 3.5 miles?"
 STATIC_DIR = Path(__file__).parent / "static"
+
+
 def jemalloc_loaded() -> bool:
     try:
         return "libjemalloc" in Path("/proc/self/maps").read_text()
