@@ -40,14 +40,6 @@ def trim_memory() -> bool:
     return True
 
 
-class Refusal(Exception):
-    """A request the service will not take: status, a metrics reason, and a message for the client."""
-
-    def __init__(self, status: int, reason: str, message: str, retry_after: int | None = None):
-        super().__init__(message)
-        self.status, self.reason, self.message, self.retry_after = status, reason, message, retry_after
-
-
 @dataclass
 class Item:
     """One question waiting for a batch; `settle` hands its result back to the request."""

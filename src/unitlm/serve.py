@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from . import engine
-from .batching import Batcher, Item, Metrics, Refusal, settler
+from .batching import Batcher, Item, Metrics, settler
 from .base_llm import MAX_QUESTION_CHARS
 from .options import add_flags, from_flags, option, validate
 
@@ -168,6 +168,14 @@ def unit_phrase(question: str) -> str | None:
         if match and match.group(1).strip(" ,.?"):
             return match.group(1).strip(" ,.?")
     return None
+
+
+class Refusal(Exception):
+    """A request the service will not take: status, a metrics reason, and a message for the client."""
+
+    def __init__(self, status: int, reason: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.reason, self.message, self.retry_after = status, reason, message, retry_after
 
 
 def _schemas():
@@ -406,7 +414,7 @@ def serve(config: ServeConfig) -> int:
     """Run the service until SIGINT/SIGTERM; 0 after a requested stop, 1 when the model cannot load."""
     import uvicorn
 
-    config.method_list()  # a bad --methods / --model fails here, before anything starts
+    methods = config.method_list()  # a bad --methods / --model fails here, before anything starts
     os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(config.onednn_cache)  # read at oneDNN's first kernel
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     fatal: list[str] = []
@@ -423,11 +431,11 @@ def serve(config: ServeConfig) -> int:
     # is a normal end here, so those signals land on a handler that does nothing.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
-    log.info("unitlm serve: loading %s; the page will be at http://%s:%d/", ", ".join(config.method_list()),
+    log.info("unitlm serve: loading %s; the page will be at http://%s:%d/", ", ".join(methods),
              config.host, config.port)
     server.run()
     if fatal:
-        log.error("unitlm serve: stopped: the %s model could not load", config.method_list()[0])
+        log.error("unitlm serve: stopped: the %s model could not load", methods[0])
         return 1
     return 0
 
