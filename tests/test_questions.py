@@ -160,7 +160,7 @@ def test_ambiguous_questions_cover_default_and_named_readings():
 def test_same_seed_same_files(tmp_path):
     a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2)
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2)
-    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms"}
+    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms", "letters"}
     for split in a:
         assert filecmp.cmp(a[split], b[split], shallow=False)
     assert Dataset(a["train"]).data[0][2].endswith("</answer>")
@@ -191,7 +191,7 @@ def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(
     a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2, n_forms=0, n_values=0, n_plain=0)
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2, n_forms=30, n_values=10, n_plain=5)
     assert len(json.loads(b["forms"].read_text())) == 45 and len(json.loads(a["forms"].read_text())) == 0
-    assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a if split != "forms")
+    assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a if split not in ("forms", "letters"))
 
 
 def test_spoken_values_say_the_value_the_reasoning_computes_with():
@@ -247,7 +247,7 @@ def test_generate_rejects_a_bad_count(capsys):
 
 
 def test_shipped_splits_are_clean_and_tagged():
-    names = ("train", "valid", "test", "written", "ambiguous", "forms")
+    names = ("train", "valid", "test", "written", "ambiguous", "forms", "letters")
     assert questions.check_files([split_path(s) for s in names]) == []
     for name in names:
         dataset = Dataset(name)

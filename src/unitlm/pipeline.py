@@ -7,22 +7,25 @@
 
 Stages: data (record the shipped splits), cot (eval), sft (train), sft_forms
 (the sft adapter continued on the forms split, everyday pairs in the forms people
-type, with train questions mixed in + test), rft_gold (RFT round 0: the sft
+type, with train questions mixed in), sft_letters (that adapter continued on the
+letters split, units written as letters, "20 C to F", with train questions mixed
+in + test), rft_gold (RFT round 0: the sft
 stage's adapter, trained further on the generator's gold reasoning), datagen
 (sample from that adapter, keep what is correct), rft (round 1: round 0 continued
 on the kept samples), rft_forms (round 2: round 1 continued on the forms split as
 sft_forms does + test), then `unitlm report`.
-Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_model,
+Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_forms_model, RUN/sft_model,
 RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_model (the
 adapters `unitlm ship` takes are sft_model and rft_model), their logs,
 RUN/results/<method>.json (see report.py). A finished stage writes
 RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
-file to redo it. A resumed run may change the recipe's tables and the forms split
-for the stages not yet done (redo the forms stages after editing [sft_forms]),
+file to redo it (and the stages that read what it makes). A resumed run may
+change the recipe's tables and the forms and letters splits for the stages not
+yet done (redo the forms stages after editing [sft_forms]),
 nothing a finished stage used. Nothing here writes into the package.
 
 A recipe is a TOML file with a table per stage ([evaluate], [sft], [sft_forms],
-[rft_gold], [datagen], [rft], [rft_forms]); each sets fields of that stage's
+[sft_letters], [rft_gold], [datagen], [rft], [rft_forms]); each sets fields of that stage's
 config class, and a field it leaves out keeps its default (`unitlm sft train --help` lists them). Where each
 stage reads and writes is the pipeline's to set, not the recipe's.
 """
@@ -38,9 +41,11 @@ from pathlib import Path
 from . import report
 from .options import from_table, option, validate
 
-STAGES = ("data", "cot", "sft", "sft_forms", "rft_gold", "datagen", "rft", "rft_forms")
-SCORED_AS = {"sft_forms": "sft", "rft_forms": "rft"}  # the stages whose adapter is a method's final one
-FORMS_STAGES = set(SCORED_AS)  # the stages that read the forms split
+STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms")
+SCORED_AS = {"sft_letters": "sft", "rft_forms": "rft"}  # the stages whose adapter is a method's final one
+READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters"}}  # splits only some stages read
+INPUTS = {"sft_forms": {"sft"}, "sft_letters": {"sft_forms"}, "rft_gold": {"sft"}, "datagen": {"rft_gold"},
+          "rft": {"rft_gold", "datagen"}, "rft_forms": {"rft"}}  # the stages whose output a stage reads
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
@@ -87,7 +92,7 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
     from .rft import RFTConfig
     from .sft import SFTConfig
 
-    tables = ("evaluate", "sft", "sft_forms", "rft_gold", "datagen", "rft", "rft_forms")
+    tables = ("evaluate", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms")
     unknown = sorted(set(recipe) - set(tables))
     if unknown or not all(isinstance(recipe.get(name, {}), dict) for name in tables):
         raise ValueError(f"{where}: a recipe holds only the tables {', '.join(tables)}"
@@ -99,8 +104,10 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
     return {
         "evaluate": build("evaluate", EvalConfig),
         "sft": build("sft", SFTConfig, output_dir=str(run / "sft_round1_model")),
-        "sft_forms": build("sft_forms", SFTConfig, output_dir=str(run / "sft_model"),
+        "sft_forms": build("sft_forms", SFTConfig, output_dir=str(run / "sft_forms_model"),
                            init_adapter=str(run / "sft_round1_model"), train_file="forms"),
+        "sft_letters": build("sft_letters", SFTConfig, output_dir=str(run / "sft_model"),
+                             init_adapter=str(run / "sft_forms_model"), train_file="letters"),
         "rft_gold": build("rft_gold", RFTConfig, output_dir=str(run / "rft_gold_model"),
                           init_adapter=str(run / "sft_round1_model")),
         "datagen": build("datagen", DatagenConfig, out=str(run / "rft_data.json"),
@@ -153,6 +160,10 @@ def stage_sft_forms(run: Path, configs: dict) -> dict:
     return _trained(run, configs, "sft_forms")
 
 
+def stage_sft_letters(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "sft_letters")
+
+
 def stage_rft_gold(run: Path, configs: dict) -> dict:
     return _trained(run, configs, "rft_gold")
 
@@ -202,8 +213,8 @@ def _check_recipe(run: Path, name: str, recipe: dict) -> None:
 
 def _check_data(run: Path) -> None:
     """A run folder belongs to one set of splits: stages trained on other questions would be resumed as done.
-    The forms split is read by the forms stages alone, so while they are not done it may change (a part
-    added for them); the data stage then records the splits as they are now."""
+    The forms and letters splits are read by some stages alone (READ_BY), so while those are not done they
+    may change (a part added for them); the data stage then records the splits as they are now."""
     from .data import write_json_atomic
 
     path = run / "stages" / "data.done"
@@ -213,7 +224,7 @@ def _check_data(run: Path) -> None:
     now = stage_data(run, {})
     changed = [split for split in now if record["result"].get(split) != now[split]]
     done = _done(run) - {"data"}
-    stale = [split for split in changed if done & (FORMS_STAGES if split == "forms" else set(STAGES))]
+    stale = [split for split in changed if done & READ_BY.get(split, set(STAGES))]
     if stale:
         raise ValueError(f"{run} was trained on other splits ({', '.join(stale)} changed since its data stage); "
                          f"pick another --run folder, or move this one away to start it again")
@@ -250,14 +261,19 @@ def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
     _check_data(run)
     write_json_atomic(run / "environment.json", report.environment())
     functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "sft_forms": stage_sft_forms,
-                 "rft_gold": stage_rft_gold, "datagen": stage_datagen, "rft": stage_rft, "rft_forms": stage_rft_forms}
+                 "sft_letters": stage_sft_letters, "rft_gold": stage_rft_gold, "datagen": stage_datagen,
+                 "rft": stage_rft, "rft_forms": stage_rft_forms}
     command = reproduce_command(recipe, run)
+    ran = set()
     for number, name in enumerate(STAGES, 1):
         done = run / "stages" / f"{name}.done"
-        if done.is_file():
+        redo = sorted(INPUTS.get(name, set()) & ran)
+        if done.is_file() and not redo:
             print(f"pipeline [{number}/{len(STAGES)}] {name}: done before, skipped ({done})")
             continue
-        print(f"pipeline [{number}/{len(STAGES)}] {name} ...", flush=True)
+        again = f" (again: {', '.join(redo)} ran again)" if done.is_file() else ""
+        print(f"pipeline [{number}/{len(STAGES)}] {name} ...{again}", flush=True)
+        ran.add(name)
         start = time.time()
         result = json.loads(json.dumps(functions[name](run, configs), default=str))
         seconds = round(time.time() - start, 1)

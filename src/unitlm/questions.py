@@ -20,6 +20,8 @@ What it draws follows how people ask:
 - `forms` (with gold reasoning, like train) holds everyday pairs written the way people type
   them ("4 oz in g", "m3", "30 C to F") and values as people say them ("3/4 cup", "half a
   gallon"), for a last training round of each adapter (`forms_examples`).
+- `letters` (with gold reasoning) holds units written as letters whose meaning the other
+  unit settles ("20 C to F", "10 K to M"), for SFT's last round (`letters_examples`).
 """
 
 import argparse
@@ -141,6 +143,18 @@ PLAIN_TEMPLATES = ["How many {dst} in {v} {src}?", "{dst} in {v} {src}?", "how m
 PLAIN_TEMPERATURES = {"degree Celsius": [0, 0, 100, 37, 20, 25, 180, -40, -10, 4],
                       "degree Fahrenheit": [32, 212, 98.6, 0, 0, 350, 70, -40, 451, 65],
                       "kelvin": [0, 0, 273.15, 300, 373.15, 77, 5778]}
+# A split of its own, `letters`, for SFT's last round alone (recipes/full.toml, [sft_letters]): N_LETTERS
+# questions with units written as one letter whose meaning the other unit settles. Half are the temperature
+# scales as C, F and K (typed LETTERS_TYPED of the time), 40% of them with the values people look up
+# (`plain_value`); the other half
+# are the letters and short forms of other categories (K, M, G, T and B beside data sizes, kcal, kWh,
+# hPa ...), so that "K" beside MB stays a kilobyte. SFT read "20 C to F" as 293.15 and "12 F in K" as
+# -0.02 (77% of a hand-written temperature probe); a round on temperatures alone taught it "K" = kelvin
+# beside data sizes (docs/log.md, 2026-12-07). Seen pairs only, no temperature under absolute zero, and no
+# data question written all in lower case ("kb" is then a kilobit as often as a kilobyte).
+N_LETTERS = 600
+LETTERS_TYPED, LETTERS_SHORT, LETTERS_CONTEXT = 0.8, 0.9, 0.6
+LETTERS_OTHER = {"data": 200, "energy": 40, "pressure": 20, "mass": 15, "volume": 15, "time": 10}
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -652,6 +666,33 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     return out
 
 
+def letters_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
+    """The `letters` split: `count` questions with units written as letters (N_LETTERS above), half of them
+    temperatures, the rest the other categories in LETTERS_OTHER's shares; none of them in `taken`."""
+    rng = random.Random(f"forms-letters-{seed}")
+    seen = set(taken)
+    pairs = split_pairs(seed)[0]
+    scales = [pair for pair in pairs if pair[0].category == "temperature"]
+    total = sum(LETTERS_OTHER.values())
+    plan = ["temperature"] * (count // 2) + [category for category, n in LETTERS_OTHER.items()
+                                             for _ in range(round(n * (count - count // 2) / total))]
+    out = []
+    for i, category in enumerate(plan):
+        options = scales if category == "temperature" else [p for p in pairs if p[0].category == category]
+        while True:
+            source, target = rng.choice(options)
+            example = make_example(rng, source, target, TEMPLATES[i % len(TEMPLATES)], typed=LETTERS_TYPED,
+                                   short_share=LETTERS_SHORT, plain=category == "temperature" and rng.random() < 0.4,
+                                   context=LETTERS_CONTEXT if category == "data" else None)
+            above_zero = category != "temperature" or convert(example.answer, target, BY_NAME["kelvin"]) >= 0
+            lower = category == "data" and example.question == example.question.lower()
+            if example.question not in seen and plausible(example) and above_zero and not lower:
+                break
+        seen.add(example.question)
+        out.append(example)
+    return out
+
+
 def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN,
                     reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA,
                     n_variants: int = EXTRA_VARIANTS) -> dict[str, list[Example]]:
@@ -711,8 +752,9 @@ def plausible(example: Example) -> bool:
 def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int = 0,
                  per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA,
                  n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS,
-                 n_values: int = FORMS_VALUES, n_plain: int = FORMS_PLAIN) -> dict[str, Path]:
-    """Write train/valid/test/written/ambiguous/forms JSON (train and forms with gold reasoning) and
+                 n_values: int = FORMS_VALUES, n_plain: int = FORMS_PLAIN,
+                 n_letters: int = N_LETTERS) -> dict[str, Path]:
+    """Write train/valid/test/written/ambiguous/forms/letters JSON (train, forms, letters with gold reasoning) and
     `.tags.json` sidecars."""
     from .data import write_json_atomic
 
@@ -732,10 +774,12 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
             taken.add(example.question)
             splits["ambiguous"].append((example, reading))
     splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken, n_values, n_plain)]
+    taken |= {e.question for e, _ in splits["forms"]}
+    splits["letters"] = [(e, None) for e in letters_examples(seed, n_letters, taken)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
-        write_json_atomic(path, [e.entry(with_reasoning=split in ("train", "forms")) for e, _ in examples])
+        write_json_atomic(path, [e.entry(with_reasoning=split in ("train", "forms", "letters")) for e, _ in examples])
         tags = [
             {"category": e.category, "source": e.source, "target": e.target,
              "unseen_pair": (e.source, e.target) in unseen_names, **({"reading": r} if r else {})}
@@ -773,7 +817,7 @@ def main(argv=None):
         epilog="example: unitlm data generate --n 10000 --n-eval 1000 --seed 0 --out src/unitlm/splits",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms JSON")
+    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms/letters JSON")
     generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions drawn before the evaluation splits (default: %(default)s)")
     generate.add_argument("--n-extra", type=checked(int, {"at_least": 0}), default=EXTRA_TRAIN,
                           help="train questions drawn after the evaluation splits, more of them with number words "
@@ -793,6 +837,9 @@ def main(argv=None):
     generate.add_argument("--n-plain", type=checked(int, {"at_least": 0}), default=FORMS_PLAIN,
                           help="questions of the forms split last, values the other splits hardly hold: \"in a day\", "
                                "\".25 s\", \"1,000,000 bytes\", \"0 C\" (default: %(default)s)")
+    generate.add_argument("--n-letters", type=checked(int, {"at_least": 0}), default=N_LETTERS,
+                          help="questions of the letters split, for SFT's last round: units as letters, "
+                               "\"20 C to F\", \"10 K to M\" (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -804,7 +851,7 @@ def main(argv=None):
         for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
                                               n_data=args.n_data, n_variants=args.n_variants,
                                               n_forms=args.n_forms, n_values=args.n_values,
-                                              n_plain=args.n_plain).items():
+                                              n_plain=args.n_plain, n_letters=args.n_letters).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
