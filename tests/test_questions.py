@@ -194,6 +194,20 @@ def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(
     assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a if split not in ("forms", "letters"))
 
 
+def test_letters_split_writes_units_as_letters_on_seen_pairs_above_absolute_zero():
+    taken = {"How many F is 20 C?"}
+    letters = questions.letters_examples(0, 80, taken)
+    assert len(letters) == 80 and len({e.question for e in letters}) == 80 and not {e.question for e in letters} & taken
+    assert [e.category for e in letters[:40]] == ["temperature"] * 40 and "data" in {e.category for e in letters[40:]}
+    seen = {(a.name, b.name) for a, b in questions.split_pairs(0)[0]}
+    assert all((e.source, e.target) in seen for e in letters), "the unseen holdout stays unseen"
+    temperatures = [e for e in letters if e.category == "temperature"]
+    assert all(units.convert(e.answer, e.target, "kelvin") >= 0 for e in temperatures)
+    assert sum(bool(re.search(r"(?<![\w°])[CFK](?![\w])", e.question)) for e in temperatures) > 0.5 * len(temperatures)
+    assert not [e.question for e in letters if e.category == "data" and e.question == e.question.lower()]
+    assert all(e.reasoning.endswith("</answer>") for e in letters)
+
+
 def test_spoken_values_say_the_value_the_reasoning_computes_with():
     rng = random.Random(0)
     for _ in range(500):

@@ -146,9 +146,8 @@ PLAIN_TEMPERATURES = {"degree Celsius": [0, 0, 100, 37, 20, 25, 180, -40, -10, 4
 # A split of its own, `letters`, for SFT's last round alone (recipes/full.toml, [sft_letters]): N_LETTERS
 # questions with units written as one letter whose meaning the other unit settles. Half are the temperature
 # scales as C, F and K (typed LETTERS_TYPED of the time), 40% of them with the values people look up
-# (`plain_value`); the other half
-# are the letters and short forms of other categories (K, M, G, T and B beside data sizes, kcal, kWh,
-# hPa ...), so that "K" beside MB stays a kilobyte. SFT read "20 C to F" as 293.15 and "12 F in K" as
+# (`plain_value`); the other half are the letters and short forms of other categories (K, M, G, T and B
+# beside data sizes, kcal, kWh, hPa ...), so that "K" beside MB stays a kilobyte. SFT read "20 C to F" as 293.15 and "12 F in K" as
 # -0.02 (77% of a hand-written temperature probe); a round on temperatures alone taught it "K" = kelvin
 # beside data sizes (docs/log.md, 2026-12-07). Seen pairs only, no temperature under absolute zero, and no
 # data question written all in lower case ("kb" is then a kilobit as often as a kilobyte).
@@ -681,8 +680,9 @@ def letters_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
         options = scales if category == "temperature" else [p for p in pairs if p[0].category == category]
         while True:
             source, target = rng.choice(options)
+            plain = category == "temperature" and rng.random() < 0.4
             example = make_example(rng, source, target, TEMPLATES[i % len(TEMPLATES)], typed=LETTERS_TYPED,
-                                   short_share=LETTERS_SHORT, plain=category == "temperature" and rng.random() < 0.4,
+                                   short_share=LETTERS_SHORT, plain=plain,
                                    context=LETTERS_CONTEXT if category == "data" else None)
             above_zero = category != "temperature" or convert(example.answer, target, BY_NAME["kelvin"]) >= 0
             lower = category == "data" and example.question == example.question.lower()
@@ -779,7 +779,8 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
-        write_json_atomic(path, [e.entry(with_reasoning=split in ("train", "forms", "letters")) for e, _ in examples])
+        reasoning = split in ("train", "forms", "letters")
+        write_json_atomic(path, [e.entry(with_reasoning=reasoning) for e, _ in examples])
         tags = [
             {"category": e.category, "source": e.source, "target": e.target,
              "unseen_pair": (e.source, e.target) in unseen_names, **({"reading": r} if r else {})}
