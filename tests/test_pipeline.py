@@ -36,6 +36,13 @@ def test_every_shipped_recipe_builds_and_keeps_its_run_inside_its_folder(path, t
     assert configs["sft_letters"].output_dir == str(tmp_path / "run" / "sft_model"), "the last round is the SFT adapter"
 
 
+def test_each_stage_reads_the_stages_whose_paths_its_config_names(tmp_path):
+    configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), tmp_path / "run")
+    assert {k: v for k, v in pipeline.stage_inputs(configs).items() if v} == {
+        "sft_forms": {"sft"}, "sft_letters": {"sft_forms"}, "rft_gold": {"sft"}, "datagen": {"rft_gold"},
+        "rft": {"rft_gold", "datagen"}, "rft_forms": {"rft"}}
+
+
 def test_shipped_recipes_are_small_and_full():
     assert [p.stem for p in RECIPES] == ["full", "small"]
 

@@ -44,8 +44,6 @@ from .options import from_table, option, validate
 STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms")
 SCORED_AS = {"sft_letters": "sft", "rft_forms": "rft"}  # the stages whose adapter is a method's final one
 READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters"}}  # splits only some stages read
-INPUTS = {"sft_forms": {"sft"}, "sft_letters": {"sft_forms"}, "rft_gold": {"sft"}, "datagen": {"rft_gold"},
-          "rft": {"rft_gold", "datagen"}, "rft_forms": {"rft"}}  # the stages whose output a stage reads
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
@@ -117,6 +115,15 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
         "rft_forms": build("rft_forms", RFTConfig, output_dir=str(run / "rft_model"),
                            init_adapter=str(run / "rft_round1_model"), train_file="forms"),
     }
+
+
+def stage_inputs(configs: dict) -> dict[str, set[str]]:
+    """For each stage, the stages whose adapter or data file it reads, from the paths `stage_configs` set."""
+    made = {name: getattr(config, "output_dir", None) or getattr(config, "out", None)
+            for name, config in configs.items()}
+    return {name: {other for other, path in made.items()
+                   if path and path in {getattr(config, f, None) for f in ("init_adapter", "train_file", "adapter")}}
+            for name, config in configs.items()}
 
 
 def stage_data(run: Path, configs: dict) -> dict:
@@ -264,10 +271,11 @@ def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
                  "sft_letters": stage_sft_letters, "rft_gold": stage_rft_gold, "datagen": stage_datagen,
                  "rft": stage_rft, "rft_forms": stage_rft_forms}
     command = reproduce_command(recipe, run)
+    inputs = stage_inputs(configs)
     ran = set()
     for number, name in enumerate(STAGES, 1):
         done = run / "stages" / f"{name}.done"
-        redo = sorted(INPUTS.get(name, set()) & ran)
+        redo = sorted(inputs.get(name, set()) & ran)
         if done.is_file() and not redo:
             print(f"pipeline [{number}/{len(STAGES)}] {name}: done before, skipped ({done})")
             continue

@@ -670,14 +670,15 @@ def letters_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
     temperatures, the rest the other categories in LETTERS_OTHER's shares; none of them in `taken`."""
     rng = random.Random(f"forms-letters-{seed}")
     seen = set(taken)
-    pairs = split_pairs(seed)[0]
-    scales = [pair for pair in pairs if pair[0].category == "temperature"]
+    by_category = {}
+    for pair in split_pairs(seed)[0]:
+        by_category.setdefault(pair[0].category, []).append(pair)
     total = sum(LETTERS_OTHER.values())
     plan = ["temperature"] * (count // 2) + [category for category, n in LETTERS_OTHER.items()
                                              for _ in range(round(n * (count - count // 2) / total))]
     out = []
     for i, category in enumerate(plan):
-        options = scales if category == "temperature" else [p for p in pairs if p[0].category == category]
+        options = by_category[category]
         while True:
             source, target = rng.choice(options)
             plain = category == "temperature" and rng.random() < 0.4
