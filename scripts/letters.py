@@ -2,8 +2,8 @@
 
 `temperatures`: the three scales as C, F and K (and °C, °F) in seven shapes people type ("20 C to F",
 "0C to K", "How many K is 100 C?"), at values from -40 to 451, 115 questions: SFT answered 77% of them
-before its letters round (recipes/full.toml, [sft_letters]), so they guided that round and are not held
-out in spirit. `typed`: 110 short questions of every category in the forms people type ("How many MB is
+before its letters round (recipes/full.toml, [sft_letters]), so they guided that round and RFT's
+([rft_letters]) and are not held out in spirit. `typed`: 110 short questions of every category in the forms people type ("How many MB is
 4 G?", "60 mph in km/h", "2 L in gal"), written by hand before that round and never used to choose its
 data. No question here is drawn from a generator.
 

@@ -1,5 +1,6 @@
 import collections
 import filecmp
+import hashlib
 import json
 import random
 import re
@@ -206,6 +207,35 @@ def test_letters_split_writes_units_as_letters_on_seen_pairs_above_absolute_zero
     assert sum(bool(re.search(r"(?<![\w°])[CFK](?![\w])", e.question)) for e in temperatures) > 0.5 * len(temperatures)
     assert not [e.question for e in letters if e.category == "data" and e.question == e.question.lower()]
     assert all(e.reasoning.endswith("</answer>") for e in letters)
+
+
+def test_letters_later_parts_name_the_units_read_wrong_then_say_values_and_leave_the_first_part():
+    taken = {"How many g are in 4 oz?"}
+    more = questions.letters_more_examples(0, 40, 30, 20, taken)
+    assert len(more) == 90 and len({e.question for e in more}) == 90 and not {e.question for e in more} & taken
+    focus = {name for _, names in questions.LETTERS_FOCUS.values() for name in names}
+    assert all({e.source, e.target} & focus for e in more[:40])
+    seen = {(a.name, b.name) for a, b in questions.split_pairs(0)[0]}
+    assert all((e.source, e.target) in seen for e in more), "the unseen holdout stays unseen"
+    said, plain = more[40:70], more[70:]
+    assert "temperature" not in {e.category for e in said} and "data" not in {e.category for e in said}
+    assert all(units.value_in_question(e.question) is None or "/" in e.question for e in said), "values as said"
+    assert "data" not in {e.category for e in plain} and "temperature" in {e.category for e in plain}
+    assert all(e.reasoning.endswith("</answer>") for e in more)
+    first = questions.letters_examples(0, 50, set())
+    assert [e.question for e in questions.letters_examples(0, 50, set())] == [e.question for e in first]
+
+
+def test_shipped_sft_adapter_trained_on_the_letters_splits_first_part():
+    """SFT's last round read the letters split when it held its first part alone; recipes/full.toml's
+    max_examples takes the same questions from it now, byte for byte as they were hashed then."""
+    from unitlm import finetune
+    from unitlm.data import split_path
+
+    metadata = json.loads((finetune.PACKAGE_DIR / "sft_model" / finetune.METADATA).read_text())
+    first = json.loads(split_path("letters").read_text())[: metadata["config"]["max_examples"]]
+    assert metadata["config"]["max_examples"] == questions.N_LETTERS
+    assert hashlib.sha256(json.dumps(first, indent=1).encode()).hexdigest()[:16] == metadata["train_file_sha256"]
 
 
 def test_spoken_values_say_the_value_the_reasoning_computes_with():

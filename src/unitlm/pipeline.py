@@ -13,9 +13,10 @@ in + test), rft_gold (RFT round 0: the sft
 stage's adapter, trained further on the generator's gold reasoning), datagen
 (sample from that adapter, keep what is correct), rft (round 1: round 0 continued
 on the kept samples), rft_forms (round 2: round 1 continued on the forms split as
-sft_forms does + test), then `unitlm report`.
+sft_forms does), rft_letters (round 3: round 2 continued on the letters split as
+sft_letters does, + test), then `unitlm report`.
 Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_forms_model, RUN/sft_model,
-RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_model (the
+RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_forms_model, RUN/rft_model (the
 adapters `unitlm ship` takes are sft_model and rft_model), their logs,
 RUN/results/<method>.json (see report.py). A finished stage writes
 RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
@@ -25,7 +26,7 @@ yet done (redo the forms stages after editing [sft_forms]),
 nothing a finished stage used. Nothing here writes into the package.
 
 A recipe is a TOML file with a table per stage ([evaluate], [sft], [sft_forms],
-[sft_letters], [rft_gold], [datagen], [rft], [rft_forms]); each sets fields of that stage's
+[sft_letters], [rft_gold], [datagen], [rft], [rft_forms], [rft_letters]); each sets fields of that stage's
 config class, and a field it leaves out keeps its default (`unitlm sft train --help` lists them). Where each
 stage reads and writes is the pipeline's to set, not the recipe's.
 """
@@ -41,9 +42,9 @@ from pathlib import Path
 from . import report
 from .options import from_table, option, validate
 
-STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms")
-SCORED_AS = {"sft_letters": "sft", "rft_forms": "rft"}  # the stages whose adapter is a method's final one
-READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters"}}  # splits only some stages read
+STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters")
+SCORED_AS = {"sft_letters": "sft", "rft_letters": "rft"}  # the stages whose adapter is a method's final one
+READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters", "rft_letters"}}  # splits only some stages read
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
@@ -90,7 +91,7 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
     from .rft import RFTConfig
     from .sft import SFTConfig
 
-    tables = ("evaluate", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms")
+    tables = ("evaluate", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters")
     unknown = sorted(set(recipe) - set(tables))
     if unknown or not all(isinstance(recipe.get(name, {}), dict) for name in tables):
         raise ValueError(f"{where}: a recipe holds only the tables {', '.join(tables)}"
@@ -112,8 +113,10 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
                          adapter=str(run / "rft_gold_model")),
         "rft": build("rft", RFTConfig, output_dir=str(run / "rft_round1_model"),
                      init_adapter=str(run / "rft_gold_model"), train_file=str(run / "rft_data.json")),
-        "rft_forms": build("rft_forms", RFTConfig, output_dir=str(run / "rft_model"),
+        "rft_forms": build("rft_forms", RFTConfig, output_dir=str(run / "rft_forms_model"),
                            init_adapter=str(run / "rft_round1_model"), train_file="forms"),
+        "rft_letters": build("rft_letters", RFTConfig, output_dir=str(run / "rft_model"),
+                             init_adapter=str(run / "rft_forms_model"), train_file="letters"),
     }
 
 
@@ -188,6 +191,10 @@ def stage_rft(run: Path, configs: dict) -> dict:
 
 def stage_rft_forms(run: Path, configs: dict) -> dict:
     return _trained(run, configs, "rft_forms")
+
+
+def stage_rft_letters(run: Path, configs: dict) -> dict:
+    return _trained(run, configs, "rft_letters")
 
 
 def _done(run: Path) -> set[str]:
@@ -269,7 +276,7 @@ def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
     write_json_atomic(run / "environment.json", report.environment())
     functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "sft_forms": stage_sft_forms,
                  "sft_letters": stage_sft_letters, "rft_gold": stage_rft_gold, "datagen": stage_datagen,
-                 "rft": stage_rft, "rft_forms": stage_rft_forms}
+                 "rft": stage_rft, "rft_forms": stage_rft_forms, "rft_letters": stage_rft_letters}
     command = reproduce_command(recipe, run)
     inputs = stage_inputs(configs)
     ran = set()

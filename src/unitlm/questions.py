@@ -21,7 +21,9 @@ What it draws follows how people ask:
   them ("4 oz in g", "m3", "30 C to F") and values as people say them ("3/4 cup", "half a
   gallon"), for a last training round of each adapter (`forms_examples`).
 - `letters` (with gold reasoning) holds units written as letters whose meaning the other
-  unit settles ("20 C to F", "10 K to M"), for SFT's last round (`letters_examples`).
+  unit settles ("20 C to F", "10 K to M"), for the last round of each adapter (`letters_examples`),
+  then, for RFT's alone, units read as another of their kind ("2 mg to oz") and values as people
+  say them (`letters_more_examples`).
 """
 
 import argparse
@@ -143,17 +145,30 @@ PLAIN_TEMPLATES = ["How many {dst} in {v} {src}?", "{dst} in {v} {src}?", "how m
 PLAIN_TEMPERATURES = {"degree Celsius": [0, 0, 100, 37, 20, 25, 180, -40, -10, 4],
                       "degree Fahrenheit": [32, 212, 98.6, 0, 0, 350, 70, -40, 451, 65],
                       "kelvin": [0, 0, 273.15, 300, 373.15, 77, 5778]}
-# A split of its own, `letters`, for SFT's last round alone (recipes/full.toml, [sft_letters]): N_LETTERS
-# questions with units written as one letter whose meaning the other unit settles. Half are the temperature
-# scales as C, F and K (typed LETTERS_TYPED of the time), 40% of them with the values people look up
-# (`plain_value`); the other half are the letters and short forms of other categories (K, M, G, T and B
-# beside data sizes, kcal, kWh, hPa ...), so that "K" beside MB stays a kilobyte. SFT read "20 C to F" as 293.15 and "12 F in K" as
-# -0.02 (77% of a hand-written temperature probe); a round on temperatures alone taught it "K" = kelvin
-# beside data sizes (docs/log.md, 2026-12-07). Seen pairs only, no temperature under absolute zero, and no
-# data question written all in lower case ("kb" is then a kilobit as often as a kilobyte).
+# A split of its own, `letters`, for the last round of each adapter (recipes/full.toml, [sft_letters] and
+# [rft_letters]). Its first N_LETTERS questions write units as one letter whose meaning the other unit
+# settles. Half are the temperature scales as C, F and K (typed LETTERS_TYPED of the time), 40% of them with
+# the values people look up (`plain_value`); the other half are the letters and short forms of other
+# categories (K, M, G, T and B beside data sizes, kcal, kWh, hPa ...), so that "K" beside MB stays a
+# kilobyte. SFT read "20 C to F" as 293.15 and "12 F in K" as -0.02 (77% of a hand-written temperature
+# probe); a round on temperatures alone taught it "K" = kelvin beside data sizes (docs/log.md, 2026-12-07).
+# Seen pairs only, no temperature under absolute zero, and no data question written all in lower case
+# ("kb" is then a kilobit as often as a kilobyte).
 N_LETTERS = 600
 LETTERS_TYPED, LETTERS_SHORT, LETTERS_CONTEXT = 0.8, 0.9, 0.6
 LETTERS_OTHER = {"data": 200, "energy": 40, "pressure": 20, "mass": 15, "volume": 15, "time": 10}
+# Three more parts of the letters split, after its first N_LETTERS, for RFT's last round alone (SFT's reads
+# the first N_LETTERS: `max_examples`). LETTERS_FOCUS_QUESTIONS name a unit read as another of its
+# category when written short beside it ("2 mg to oz" as milliliters to fluid ounces, "4 cal in kcal" the
+# wrong way round, "3mbar to Pa" as bars), in LETTERS_FOCUS's shares, written short or by name ("ounces")
+# LETTERS_FOCUS_TYPED of the time each; then LETTERS_SAID with values as people say them and LETTERS_PLAIN
+# with values the other splits hardly hold ("in a day"), drawn as the forms split draws its parts: a round
+# without the said values lost 8 points on scripts/values.py, one without the plain ones lost "how many
+# seconds in a day" (docs/log.md, 2026-12-07).
+LETTERS_FOCUS = {"mass": (80, ("ounce",)), "volume": (40, ("fluid ounce", "cubic centimeter")),
+                 "energy": (50, ("calorie", "kilocalorie", "watt hour")), "pressure": (30, ("millibar", "hectopascal"))}
+LETTERS_FOCUS_QUESTIONS, LETTERS_FOCUS_TYPED = 200, 0.5
+LETTERS_SAID = LETTERS_PLAIN = 300
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -604,6 +619,43 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
+def common_pairs(allowed: set) -> list[tuple[Unit, Unit]]:
+    """COMMON_PAIRS both ways round, those in `allowed` alone."""
+    return [pair for a, b in COMMON_PAIRS for pair in ((BY_NAME[a], BY_NAME[b]), (BY_NAME[b], BY_NAME[a]))
+            if pair in allowed]
+
+
+def said_question(rng: random.Random, pairs: list, common: list, k):
+    """A function drawing one question with its value as people say it (`spoken_value`) on `pairs` (no data
+    sizes), one of `common` FORMS_COMMON * 2 of the time, in the templates that put the value before the
+    unit ("half a mile", never "for half a units"), the next of them by counter `k` each time."""
+    templates = [t for t in TEMPLATES if "{v} {src}" in t]
+    sampler = PairSampler([pair for pair in pairs if pair[0].category != "temperature"])
+    common = [pair for pair in common if pair[0].category != "temperature"]
+
+    def draw() -> Example:
+        source, target = rng.choice(common) if rng.random() < FORMS_COMMON * 2 else sampler(rng)
+        return make_example(rng, source, target, templates[next(k) % len(templates)], slips=FORMS_SLIPS,
+                            spoken=True)
+    return draw
+
+
+def plain_question(rng: random.Random, sampler, common: list, scales: list):
+    """A function drawing one question with a value the other splits hardly hold (`plain_value`): a pair of
+    temperature `scales` a quarter of the time, one of `common` FORMS_COMMON of it, else one `sampler` draws;
+    asked in PLAIN_TEMPLATES 40% of the time."""
+    templates = [t for t in TEMPLATES if "{v} {src}" in t]
+
+    def draw() -> Example:
+        roll = rng.random()
+        source, target = rng.choice(scales) if roll < 0.25 else (
+            rng.choice(common) if roll < 0.25 + FORMS_COMMON else sampler(rng))
+        template = rng.choice(PLAIN_TEMPLATES if rng.random() < 0.4 else templates)
+        return make_example(rng, source, target, template, slips=FORMS_SLIPS, short_share=FORMS_SHORT,
+                            typed=FORMS_TYPED / 2, plain=True)
+    return draw
+
+
 def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS_VALUES,
                    n_plain: int = FORMS_PLAIN) -> list[Example]:
     """The `forms` split: `count` questions on everyday pairs in the forms people type (FORMS_* above), then
@@ -613,8 +665,7 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     rng = random.Random(f"forms-{seed}")
     shared = [pair for pair in split_pairs(seed)[0] if pair[0].category != "data"]
     allowed = set(shared)
-    common = [pair for a, b in COMMON_PAIRS for pair in ((BY_NAME[a], BY_NAME[b]), (BY_NAME[b], BY_NAME[a]))
-              if pair in allowed]
+    common = common_pairs(allowed)
     focus = [(BY_NAME[a], BY_NAME[b]) for group in FORMS_GROUPS for a in group for b in group if a != b]
     focus = [p for p in focus if p in allowed and (p[0].category != "volume"
                                                    or {"cubic meter", "fluid ounce"} & {p[0].name, p[1].name})]
@@ -638,30 +689,9 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
                             context=FORMS_BARE_OUNCE if bare else None)
 
     keep(count, typed_question)
-    templates = [t for t in TEMPLATES if "{v} {src}" in t]  # "half a mile", never "for half a units"
-    said = random.Random(f"forms-values-{seed}")
-    said_pairs = [pair for pair in shared if pair[0].category != "temperature"]
-    said_common = [pair for pair in common if pair[0].category != "temperature"]
-    said_sampler = PairSampler(said_pairs)
-
-    def said_question():
-        source, target = said.choice(said_common) if said.random() < FORMS_COMMON * 2 else said_sampler(said)
-        return make_example(said, source, target, templates[next(k) % len(templates)], slips=FORMS_SLIPS,
-                            spoken=True)
-
-    keep(len(out) + n_values, said_question)
-    plain_rng = random.Random(f"forms-plain-{seed}")
+    keep(len(out) + n_values, said_question(random.Random(f"forms-values-{seed}"), shared, common, k))
     scales = [pair for pair in focus if pair[0].category == "temperature"]
-
-    def plain_question():
-        roll = plain_rng.random()
-        source, target = plain_rng.choice(scales) if roll < 0.25 else (
-            plain_rng.choice(common) if roll < 0.25 + FORMS_COMMON else sampler(plain_rng))
-        template = plain_rng.choice(PLAIN_TEMPLATES if plain_rng.random() < 0.4 else templates)
-        return make_example(plain_rng, source, target, template, slips=FORMS_SLIPS, short_share=FORMS_SHORT,
-                            typed=FORMS_TYPED / 2, plain=True)
-
-    keep(len(out) + n_plain, plain_question)
+    keep(len(out) + n_plain, plain_question(random.Random(f"forms-plain-{seed}"), sampler, common, scales))
     return out
 
 
@@ -691,6 +721,39 @@ def letters_examples(seed: int, count: int, taken: set[str]) -> list[Example]:
                 break
         seen.add(example.question)
         out.append(example)
+    return out
+
+
+def letters_more_examples(seed: int, n_focus: int, n_said: int, n_plain: int, taken: set[str]) -> list[Example]:
+    """The letters split's later parts (LETTERS_FOCUS_QUESTIONS above): `n_focus` questions naming a unit of
+    LETTERS_FOCUS, `n_said` with values as people say them, `n_plain` with values the other splits hardly
+    hold, as the forms split's parts draw them; none of them in `taken`."""
+    rng = random.Random(f"forms-letters-focus-{seed}")
+    seen, out = set(taken), []
+    pairs = split_pairs(seed)[0]
+    total = sum(n for n, _ in LETTERS_FOCUS.values())
+    plan = [(category, names) for category, (n, names) in LETTERS_FOCUS.items()
+            for _ in range(round(n * n_focus / total))]
+    focus = {category: [p for p in pairs if p[0].category == category and {p[0].name, p[1].name} & set(names)]
+             for category, (_, names) in LETTERS_FOCUS.items()}
+
+    def keep(end: int, draw) -> None:
+        while len(out) < end:
+            example = draw()
+            if example.question not in seen and plausible(example):
+                seen.add(example.question)
+                out.append(example)
+
+    for i, (category, _) in enumerate(plan):
+        keep(i + 1, lambda: make_example(rng, *rng.choice(focus[category]), TEMPLATES[i % len(TEMPLATES)],
+                                         typed=LETTERS_FOCUS_TYPED, short_share=LETTERS_FOCUS_TYPED))
+    shared = [pair for pair in pairs if pair[0].category != "data"]
+    common = common_pairs(set(shared))
+    keep(len(out) + n_said, said_question(random.Random(f"forms-letters-said-{seed}"), shared, common,
+                                          itertools.count()))
+    scales = [pair for pair in shared if pair[0].category == "temperature"]
+    keep(len(out) + n_plain, plain_question(random.Random(f"forms-letters-plain-{seed}"), PairSampler(shared),
+                                            common, scales))
     return out
 
 
@@ -754,7 +817,8 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
                  per_reading: int = 12, n_extra: int = EXTRA_TRAIN, n_data: int = EXTRA_DATA,
                  n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS,
                  n_values: int = FORMS_VALUES, n_plain: int = FORMS_PLAIN,
-                 n_letters: int = N_LETTERS) -> dict[str, Path]:
+                 n_letters: int = N_LETTERS, n_letters_focus: int = LETTERS_FOCUS_QUESTIONS,
+                 n_letters_said: int = LETTERS_SAID, n_letters_plain: int = LETTERS_PLAIN) -> dict[str, Path]:
     """Write train/valid/test/written/ambiguous/forms/letters JSON (train, forms, letters with gold reasoning) and
     `.tags.json` sidecars."""
     from .data import write_json_atomic
@@ -777,6 +841,9 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     splits["forms"] = [(e, None) for e in forms_examples(seed, n_forms, taken, n_values, n_plain)]
     taken |= {e.question for e, _ in splits["forms"]}
     splits["letters"] = [(e, None) for e in letters_examples(seed, n_letters, taken)]
+    taken |= {e.question for e, _ in splits["letters"]}
+    splits["letters"] += [(e, None) for e in letters_more_examples(seed, n_letters_focus, n_letters_said,
+                                                                    n_letters_plain, taken)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
@@ -840,8 +907,17 @@ def main(argv=None):
                           help="questions of the forms split last, values the other splits hardly hold: \"in a day\", "
                                "\".25 s\", \"1,000,000 bytes\", \"0 C\" (default: %(default)s)")
     generate.add_argument("--n-letters", type=checked(int, {"at_least": 0}), default=N_LETTERS,
-                          help="questions of the letters split, for SFT's last round: units as letters, "
+                          help="questions of the letters split, for both last rounds: units as letters, "
                                "\"20 C to F\", \"10 K to M\" (default: %(default)s)")
+    generate.add_argument("--n-letters-focus", type=checked(int, {"at_least": 0}), default=LETTERS_FOCUS_QUESTIONS,
+                          help="questions of the letters split after those, for RFT's last round: units read as "
+                               "another of their kind, \"2 mg to oz\", \"4 cal in kcal\" (default: %(default)s)")
+    generate.add_argument("--n-letters-said", type=checked(int, {"at_least": 0}), default=LETTERS_SAID,
+                          help="questions of the letters split after those, for RFT's last round: values as people "
+                               "say them, as in the forms split (default: %(default)s)")
+    generate.add_argument("--n-letters-plain", type=checked(int, {"at_least": 0}), default=LETTERS_PLAIN,
+                          help="questions of the letters split last, for RFT's last round: values the other splits "
+                               "hardly hold, \"in a day\", as in the forms split (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -853,7 +929,10 @@ def main(argv=None):
         for split, path in write_splits(args.out, args.n, args.n_eval, args.seed, n_extra=args.n_extra,
                                               n_data=args.n_data, n_variants=args.n_variants,
                                               n_forms=args.n_forms, n_values=args.n_values,
-                                              n_plain=args.n_plain, n_letters=args.n_letters).items():
+                                              n_plain=args.n_plain, n_letters=args.n_letters,
+                                              n_letters_focus=args.n_letters_focus,
+                                              n_letters_said=args.n_letters_said,
+                                              n_letters_plain=args.n_letters_plain).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
