@@ -13,8 +13,8 @@ in + test), rft_gold (RFT round 0: the sft
 stage's adapter, trained further on the generator's gold reasoning), datagen
 (sample from that adapter, keep what is correct), rft (round 1: round 0 continued
 on the kept samples), rft_forms (round 2: round 1 continued on the forms split as
-sft_forms does), rft_letters (round 3: round 2 continued on the letters split as
-sft_letters does, + test), then `unitlm report`.
+sft_forms does), rft_letters (round 3: round 2 continued on the whole letters split,
+its parts for RFT too, + test), then `unitlm report`.
 Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_forms_model, RUN/sft_model,
 RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_forms_model, RUN/rft_model (the
 adapters `unitlm ship` takes are sft_model and rft_model), their logs,
