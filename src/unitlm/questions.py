@@ -619,6 +619,15 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
+def keep(out: list[Example], seen: set[str], end: int, draw) -> None:
+    """Append new, plausible examples of `draw()` to `out` until it holds `end`; `seen` gains their questions."""
+    while len(out) < end:
+        example = draw()
+        if example.question not in seen and plausible(example):
+            seen.add(example.question)
+            out.append(example)
+
+
 def common_pairs(allowed: set) -> list[tuple[Unit, Unit]]:
     """COMMON_PAIRS both ways round, those in `allowed` alone."""
     return [pair for a, b in COMMON_PAIRS for pair in ((BY_NAME[a], BY_NAME[b]), (BY_NAME[b], BY_NAME[a]))
@@ -672,13 +681,6 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
     sampler = PairSampler(shared)
     out, seen, k = [], set(taken), itertools.count()
 
-    def keep(end: int, draw) -> None:  # append new, plausible examples of `draw()` until `out` holds `end`
-        while len(out) < end:
-            example = draw()
-            if example.question not in seen and plausible(example):
-                seen.add(example.question)
-                out.append(example)
-
     def typed_question():
         roll = rng.random()
         source, target = rng.choice(focus) if roll < FORMS_FOCUS else (
@@ -688,10 +690,10 @@ def forms_examples(seed: int, count: int, taken: set[str], n_values: int = FORMS
                             short_share=FORMS_SHORT, typed=0.0 if bare else FORMS_TYPED,
                             context=FORMS_BARE_OUNCE if bare else None)
 
-    keep(count, typed_question)
-    keep(len(out) + n_values, said_question(random.Random(f"forms-values-{seed}"), shared, common, k))
+    keep(out, seen, count, typed_question)
+    keep(out, seen, len(out) + n_values, said_question(random.Random(f"forms-values-{seed}"), shared, common, k))
     scales = [pair for pair in focus if pair[0].category == "temperature"]
-    keep(len(out) + n_plain, plain_question(random.Random(f"forms-plain-{seed}"), sampler, common, scales))
+    keep(out, seen, len(out) + n_plain, plain_question(random.Random(f"forms-plain-{seed}"), sampler, common, scales))
     return out
 
 
@@ -737,23 +739,17 @@ def letters_more_examples(seed: int, n_focus: int, n_said: int, n_plain: int, ta
     focus = {category: [p for p in pairs if p[0].category == category and {p[0].name, p[1].name} & set(names)]
              for category, (_, names) in LETTERS_FOCUS.items()}
 
-    def keep(end: int, draw) -> None:
-        while len(out) < end:
-            example = draw()
-            if example.question not in seen and plausible(example):
-                seen.add(example.question)
-                out.append(example)
-
     for i, (category, _) in enumerate(plan):
-        keep(i + 1, lambda: make_example(rng, *rng.choice(focus[category]), TEMPLATES[i % len(TEMPLATES)],
-                                         typed=LETTERS_FOCUS_TYPED, short_share=LETTERS_FOCUS_TYPED))
+        keep(out, seen, i + 1, lambda: make_example(rng, *rng.choice(focus[category]),
+                                                    TEMPLATES[i % len(TEMPLATES)], typed=LETTERS_FOCUS_TYPED,
+                                                    short_share=LETTERS_FOCUS_TYPED))
     shared = [pair for pair in pairs if pair[0].category != "data"]
     common = common_pairs(set(shared))
-    keep(len(out) + n_said, said_question(random.Random(f"forms-letters-said-{seed}"), shared, common,
-                                          itertools.count()))
+    said = said_question(random.Random(f"forms-letters-said-{seed}"), shared, common, itertools.count())
+    keep(out, seen, len(out) + n_said, said)
     scales = [pair for pair in shared if pair[0].category == "temperature"]
-    keep(len(out) + n_plain, plain_question(random.Random(f"forms-letters-plain-{seed}"), PairSampler(shared),
-                                            common, scales))
+    plain = plain_question(random.Random(f"forms-letters-plain-{seed}"), PairSampler(shared), common, scales)
+    keep(out, seen, len(out) + n_plain, plain)
     return out
 
 
