@@ -6,23 +6,22 @@ readings of their own, gold answers from pint directly (not units.py). 512 ask t
 people look up most, 128 rarer ones of the same categories (some with units the data model lacks:
 TiB, MPa, inches of mercury, Mbps), and 60 (category "outside") units of no category the data
 model holds or that it lacks (micrograms, microns, nanoseconds, petabytes, watts, horsepower,
-hertz, radians, light years). The accuracy printed first leaves those 60 out. Conventions where a
+hertz, radians, light years); the last lines leave those 60 out, then score each category. Conventions where a
 form has two readings: decimal data sizes, b = bit, bare G/M/K/T beside a byte unit, ton = US
 short ton, oz beside a volume = US fluid ounce, cal = small calorie, year = 365.25 days.
 
     python scripts/searchbox.py --adapters src/unitlm --out runs/searchbox.json
 """
 import argparse
-import json
 import math
 import random
 import re
 from pathlib import Path
 
 import pint
+from values import score
 
-from unitlm import rft, sft, units
-from unitlm.data import is_answer_valid
+from unitlm import units
 
 SEED = 20240611
 
@@ -573,23 +572,18 @@ def main(argv=None) -> int:
                         help="folder holding sft_model and rft_model (default: the package's)")
     parser.add_argument("--out", type=Path, default=Path("runs/searchbox.json"))
     args = parser.parse_args(argv)
-    asked = questions()
-    result = {"questions": len(asked), "adapters": str(args.adapters), "misses": {}}
-    for name, module in (("sft", sft), ("rft", rft)):
-        answers = module.load(args.adapters / f"{name}_model").answer(*[item["question"] for item in asked])
-        correct = [is_answer_valid(x, item["answer"]) for x, item in zip(answers, asked)]
-        by_category = {}
-        for ok, item in zip(correct, asked):
-            by_category.setdefault(item["category"], []).append(ok)
-        inside = [ok for ok, item in zip(correct, asked) if item["category"] != "outside"]
-        result[name] = sum(inside) / len(inside)
-        result[f"{name}_by_category"] = {c: round(sum(v) / len(v), 3) for c, v in by_category.items()}
-        result["misses"][name] = [[item["question"], item["answer"], x, item["category"]]
-                                  for ok, x, item in zip(correct, answers, asked) if not ok]
-        print(f"{name}: {result[name]:.3f} on {len(inside)} questions, outside {result[f'{name}_by_category']['outside']:.3f}"
-              f" on {len(asked) - len(inside)}; " + ", ".join(f"{c} {v:.3f}" for c, v in result[f"{name}_by_category"].items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    asked = questions()  # all 700 in one call per model: the batch the reported numbers came from
+    result = score({"searchbox": [(item["question"], item["answer"]) for item in asked]}, args.adapters, args.out)
+    by_category = {}
+    for item in asked:
+        by_category.setdefault(item["category"], []).append(item["question"])
+    inside = sum(len(qs) for category, qs in by_category.items() if category != "outside")
+    for name in ("sft", "rft"):
+        missed = {q for q, _, _ in result["misses"][f"{name}_searchbox"]}
+        misses = {c: len(missed.intersection(qs)) for c, qs in by_category.items()}
+        inside_misses = sum(n for c, n in misses.items() if c != "outside")
+        print(f"{name}: {1 - inside_misses / inside:.3f} on the {inside} questions in the data model's categories; "
+              + ", ".join(f"{c} {1 - n / len(by_category[c]):.3f}" for c, n in misses.items()))
     return 0
 
 
