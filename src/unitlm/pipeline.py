@@ -32,6 +32,7 @@ stage reads and writes is the pipeline's to set, not the recipe's.
 """
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -43,6 +44,7 @@ from . import report
 from .options import from_table, option, validate
 
 STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters")
+TRAINED = tuple(name for name in STAGES if name.startswith(("sft", "rft")))  # the stages that train an adapter
 SCORED_AS = {"sft_letters": "sft", "rft_letters": "rft"}  # the stages whose adapter is a method's final one
 READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters", "rft_letters"}}  # splits only some stages read
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
@@ -91,7 +93,7 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
     from .rft import RFTConfig
     from .sft import SFTConfig
 
-    tables = ("evaluate", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters")
+    tables = ("evaluate", *STAGES[2:])
     unknown = sorted(set(recipe) - set(tables))
     if unknown or not all(isinstance(recipe.get(name, {}), dict) for name in tables):
         raise ValueError(f"{where}: a recipe holds only the tables {', '.join(tables)}"
@@ -162,39 +164,11 @@ def _trained(run: Path, configs: dict, name: str) -> dict:
     return record
 
 
-def stage_sft(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "sft")
-
-
-def stage_sft_forms(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "sft_forms")
-
-
-def stage_sft_letters(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "sft_letters")
-
-
-def stage_rft_gold(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "rft_gold")
-
-
 def stage_datagen(run: Path, configs: dict) -> dict:
     from . import datagen
 
     stats = datagen.generate_data(configs["datagen"])
     return {**stats, "out": Path(configs["datagen"].out).name}
-
-
-def stage_rft(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "rft")
-
-
-def stage_rft_forms(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "rft_forms")
-
-
-def stage_rft_letters(run: Path, configs: dict) -> dict:
-    return _trained(run, configs, "rft_letters")
 
 
 def _done(run: Path) -> set[str]:
@@ -274,9 +248,8 @@ def run_pipeline(recipe: str | Path, run: str | Path | None = None) -> Path:
     _check_recipe(run, recipe.stem, values)
     _check_data(run)
     write_json_atomic(run / "environment.json", report.environment())
-    functions = {"data": stage_data, "cot": stage_cot, "sft": stage_sft, "sft_forms": stage_sft_forms,
-                 "sft_letters": stage_sft_letters, "rft_gold": stage_rft_gold, "datagen": stage_datagen,
-                 "rft": stage_rft, "rft_forms": stage_rft_forms, "rft_letters": stage_rft_letters}
+    functions = {"data": stage_data, "cot": stage_cot, "datagen": stage_datagen,
+                 **{name: functools.partial(_trained, name=name) for name in TRAINED}}
     command = reproduce_command(recipe, run)
     inputs = stage_inputs(configs)
     ran = set()
