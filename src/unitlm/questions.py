@@ -734,12 +734,11 @@ def letters_more_examples(seed: int, n_focus: int, n_said: int, n_plain: int, ta
     seen, out = set(taken), []
     pairs = split_pairs(seed)[0]
     total = sum(n for n, _ in LETTERS_FOCUS.values())
-    plan = [(category, names) for category, (n, names) in LETTERS_FOCUS.items()
-            for _ in range(round(n * n_focus / total))]
+    plan = [category for category, (n, _) in LETTERS_FOCUS.items() for _ in range(round(n * n_focus / total))]
     focus = {category: [p for p in pairs if p[0].category == category and {p[0].name, p[1].name} & set(names)]
              for category, (_, names) in LETTERS_FOCUS.items()}
 
-    for i, (category, _) in enumerate(plan):
+    for i, category in enumerate(plan):
         keep(out, seen, i + 1, lambda: make_example(rng, *rng.choice(focus[category]),
                                                     TEMPLATES[i % len(TEMPLATES)], typed=LETTERS_FOCUS_TYPED,
                                                     short_share=LETTERS_FOCUS_TYPED))
