@@ -44,7 +44,7 @@ class StubLLM:
     def format_prompt(self, question):
         return base_llm.format_example(question)
 
-    def batched_generate(self, prompts, num_return_sequences=None, temperature=0, seed=None):
+    def batched_generate(self, prompts, num_return_sequences=None, temperature=0, seed=None, progress=False):
         return [[self.text] * num_return_sequences if num_return_sequences else self.text for _ in prompts]
 
     def parse_answer(self, text):
@@ -107,3 +107,54 @@ def test_ask_with_no_adapter_is_one_clear_line(monkeypatch, capsys, run_cli):
     assert run_cli(["ask", "How many feet are in 3.5 miles?"]) == 1
     err = capsys.readouterr().err
     assert "No trained adapter" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+class EchoLLM(StubLLM):
+    """Answers each question with its own first number times 1000, in the order asked; none for "weather"."""
+
+    def __init__(self):
+        super().__init__("")
+
+    def batched_generate(self, prompts, num_return_sequences=None, temperature=0, seed=None, progress=False):
+        import re
+
+        texts = ["I do not know." if "weather" in p else f"<answer>{re.search(r'[0-9.]+', p).group()} * 1000</answer>"
+                 for p in prompts]
+        return [[t] * num_return_sequences for t in texts] if num_return_sequences else texts
+
+
+def test_ask_several_questions_one_line_each_in_order(monkeypatch, capsys, run_cli):
+    from unitlm import rft
+
+    monkeypatch.setattr(rft, "load", lambda path=None, model=None: EchoLLM())
+    assert run_cli(["ask", "4 kg in g", "how is the weather", "0.5 kg in g", "--votes", "3"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "4000\t4 kg in g\nno answer\thow is the weather\n500\t0.5 kg in g\n"
+    assert "'how is the weather'" in captured.err and "Traceback" not in captured.err
+
+
+def test_ask_reads_stdin_lines_for_a_dash(monkeypatch, capsys, run_cli):
+    import io
+
+    from unitlm import rft
+
+    monkeypatch.setattr(rft, "load", lambda path=None, model=None: EchoLLM())
+    monkeypatch.setattr("sys.stdin", io.StringIO("7 kg in g\n\n   \n2 kg to g\n"))
+    assert run_cli(["ask", "-"]) == 0
+    assert capsys.readouterr().out == "7000\t7 kg in g\n2000\t2 kg to g\n"
+
+
+@pytest.mark.parametrize("argv, stdin", [(["ask", "4 kg in g", "  "], ""), (["ask", "-"], "\n \n"),
+                                         (["ask", "-", "4 kg in g"], "")])
+def test_ask_refuses_empty_questions_before_loading(monkeypatch, capsys, run_cli, argv, stdin):
+    import io
+
+    from unitlm import rft
+
+    loaded = []
+    monkeypatch.setattr(rft, "load", stub_loader("<answer>1</answer>", loaded))
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert run_cli(argv) == 2
+    captured = capsys.readouterr()
+    assert loaded == [] and captured.out == ""
+    assert captured.err.startswith("unitlm: ") and len(captured.err.strip().splitlines()) == 1

@@ -430,14 +430,15 @@ class BaseLLM:
             answers[i] = majority([self.parse_answer(text) for text in texts])
         return answers
 
-    def vote_texts(self, questions: list[str], votes: int = 1) -> list[list[str]]:
+    def vote_texts(self, questions: list[str], votes: int = 1, progress: bool = False) -> list[list[str]]:
         """The texts `answer` votes with: one greedy text per question, or `votes` sampled ones."""
         if votes < 1:
             raise ValueError(f"votes must be at least 1, got {votes}")
         prompts = [self.format_prompt(question) for question in questions]
         if votes == 1:
-            return [[text] for text in self.batched_generate(prompts)]
-        return self.batched_generate(prompts, num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0)
+            return [[text] for text in self.batched_generate(prompts, progress=progress)]
+        return self.batched_generate(prompts, num_return_sequences=votes, temperature=VOTE_TEMPERATURE, seed=0,
+                                     progress=progress)
 
 
 DEMO_QUESTIONS = [

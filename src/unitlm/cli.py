@@ -36,37 +36,62 @@ STAGES = {
 }
 MODELS = ("sft", "rft", "cot")
 
-ASK_EXAMPLE = 'example: unitlm ask "How many feet are in 3.5 miles?" --show-reasoning'
+ASK_EXAMPLE = """example: unitlm ask "How many feet are in 3.5 miles?" --show-reasoning
+         unitlm ask "4 G in MB" "72 F in C"     # several: a line each, answer<TAB>question
+         unitlm ask - < questions.txt           # a question a line from stdin, blank lines skipped"""
 
 
-def ask(question: str, model: str, show_reasoning: bool, base: str | None, votes: int = 1) -> int:
+def read_questions(given: list[str], stdin) -> list[str]:
+    """The questions `ask` answers: its arguments, or stdin's non-blank lines for `-`."""
+    if given == ["-"]:
+        return [line.strip() for line in stdin if line.strip()]
+    if "-" in given:
+        raise ValueError("`-` (read stdin) stands alone, not beside other questions")
+    return given
+
+
+def ask(questions: list[str], model: str, show_reasoning: bool, base: str | None, votes: int = 1) -> int:
+    """Answer every question in one batched call; one line each, in order (the bare number for one question)."""
     from .base_llm import majority, vote_key
 
-    if not question.strip():
-        print("unitlm: the question is empty", file=sys.stderr)
+    try:
+        questions = read_questions(questions, sys.stdin)
+    except ValueError as error:
+        print(f"unitlm: {error}", file=sys.stderr)
+        return 2
+    empty = [i + 1 for i, question in enumerate(questions) if not question.strip()]
+    if not questions or empty:
+        where = f" (question {', '.join(map(str, empty))})" if len(questions) > 1 else ""
+        print(f"unitlm: the question is empty{where}; nothing was asked", file=sys.stderr)
         return 2
     llm = importlib.import_module(f"unitlm.{model}").load(model=base)
-    texts = llm.vote_texts([question], votes)[0]
-    values = [llm.parse_answer(text) for text in texts]
-    value = majority(values)
-    if show_reasoning:
-        shown = next((t for t, v in zip(texts, values) if vote_key(v) == vote_key(value)), texts[0])
-        agree = sum(vote_key(v) == vote_key(value) for v in values)
-        print(shown.strip() + (f"  ({agree} of {votes} votes)" if votes > 1 else ""))
-    if math.isnan(value):
-        hint = "" if show_reasoning else " (--show-reasoning shows what it wrote)"
-        print(f"unitlm: the {model} model gave no answer to {question!r}{hint}", file=sys.stderr)
-        return 1
-    print(f"{value:.6g}")
-    return 0
+    status = 0
+    for question, texts in zip(questions, llm.vote_texts(questions, votes, progress=len(questions) > 1)):
+        values = [llm.parse_answer(text) for text in texts]
+        value = majority(values)
+        if show_reasoning:
+            shown = next((t for t, v in zip(texts, values) if vote_key(v) == vote_key(value)), texts[0])
+            agree = sum(vote_key(v) == vote_key(value) for v in values)
+            print(shown.strip() + (f"  ({agree} of {votes} votes)" if votes > 1 else ""))
+        if math.isnan(value):
+            hint = "" if show_reasoning else " (--show-reasoning shows what it wrote)"
+            print(f"unitlm: the {model} model gave no answer to {question!r}{hint}", file=sys.stderr)
+            status = 1
+        shown_value = "no answer" if math.isnan(value) else f"{value:.6g}"
+        if len(questions) > 1:
+            print(f"{shown_value}\t{question}")
+        elif not math.isnan(value):
+            print(shown_value)
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unitlm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--verbose", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    ask_parser = sub.add_parser("ask", help="answer one question", epilog=ASK_EXAMPLE)
-    ask_parser.add_argument("question")
+    ask_parser = sub.add_parser("ask", help="answer questions (arguments, or stdin's lines with -)",
+                                epilog=ASK_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ask_parser.add_argument("question", nargs="+", help="the questions; - reads one a line from stdin")
     # RFT by default: the most accurate on questions as people type them (docs/results.md); for one question
     # the process's start costs far more than RFT's longer generation
     ask_parser.add_argument("--model", choices=MODELS, default="rft", help="method (default: %(default)s)")
