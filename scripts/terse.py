@@ -32,26 +32,39 @@ FORMS = {  # the short forms (and a few plain words) people type, per category
     "pressure": "Pa,kPa,bar,psi,atm,mmHg,hPa,mbar",
     "temperature": "°C,°F,C,F,K",
 }
+# `--later`: the units added for the shorthand split (units.LATER_UNITS) beside their category's common forms;
+# only pairs with one of them are asked.
+LATER = {
+    "length": "µm,um,microns,nm,mm,cm,m,in", "mass": "µg,mcg,mg,g,kg", "time": "µs,ns,fortnights,ms,s,min,days,weeks",
+    "data": "PB,TiB,TB,GB", "pressure": "MPa,inHg,psi,kPa,hPa,bar", "power": "W,kW,MW,hp,watts,horsepower",
+    "frequency": "Hz,kHz,MHz,GHz",
+}
 SHAPES = ["How many {a} is {n} {b}?", "What is {n} {b} in {a}?", "{n} {b} to {a}", "Convert {n}{b} to {a}",
           "How many {a} in {n} {b}?"]
 VALUES = [2, 3, 4, 5, 7, 8, 10, 12, 16, 25, 64, 100, 250, 512, 0.5, 1.5]
 
 
-def questions(category: str, seed: int = 1) -> list[tuple[str, float]]:
-    """(question, exact answer) for every ordered pair of the category's forms that name two different units."""
-    rng = random.Random(seed + list(FORMS).index(category))  # data: seed 1, as the data-size probe always drew
-    forms = FORMS[category].split(",")
+def questions(category: str, seed: int = 1, later: bool = False) -> list[tuple[str, float]]:
+    """(question, exact answer) for every ordered pair of the category's forms that name two different units
+    (`later`: of LATER's forms, pairs with a unit added later)."""
+    offset = 100 + list(LATER).index(category) if later else list(FORMS).index(category)
+    rng = random.Random(seed + offset)  # data: seed 1, as the data-size probe always drew
+    forms = (LATER if later else FORMS)[category].split(",")
+    added = {unit.name for unit in getattr(units, "LATER_UNITS", [])}
     out = []
     for a in forms:
         for b in forms:
             target, source = units.lookup(a, category), units.lookup(b, category)
-            if target is source:
+            if target is source or (later and not {target.name, source.name} & added):
                 continue
             n = rng.choice(VALUES)
             shape = rng.choice(SHAPES)
             if " " in b:  # "5 fl oz", not "5fl oz"
                 shape = shape.replace("{n}{b}", "{n} {b}")
-            out.append((shape.format(a=a, b=b, n=n), units.convert(n, source, target)))
+            answer = units.convert(n, source, target)
+            if later and not 1e-3 <= abs(answer) < 1e10:  # "1.5 ms to fortnights": nobody asks
+                continue
+            out.append((shape.format(a=a, b=b, n=n), answer))
     return out
 
 
@@ -60,9 +73,11 @@ def main(argv=None) -> int:
     parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
                         help="folder holding sft_model and rft_model (default: the package's)")
     parser.add_argument("--categories", default=",".join(FORMS), help="comma-separated categories (default: all)")
+    parser.add_argument("--later", action="store_true", help="ask LATER's pairs (units added later) instead")
     parser.add_argument("--out", type=Path, default=Path("runs/terse.json"))
     args = parser.parse_args(argv)
-    asked = [(category, q, gold) for category in args.categories.split(",") for q, gold in questions(category)]
+    categories = ",".join(LATER) if args.later and args.categories == ",".join(FORMS) else args.categories
+    asked = [(category, q, gold) for category in categories.split(",") for q, gold in questions(category, later=args.later)]
     result = {"questions": len(asked), "adapters": str(args.adapters), "misses": {}}
     for name, module in (("sft", sft), ("rft", rft)):
         answers = module.load(args.adapters / f"{name}_model").answer(*[q for _, q, _ in asked])

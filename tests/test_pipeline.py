@@ -55,14 +55,16 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     run = tmp_path / "full"
     configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), run)
     assert configs["evaluate"] == pipeline.EvalConfig(split="test", max_questions=None, methods="sft,rft")
-    assert configs["sft"] == SFTConfig(epochs=2, max_questions=300, output_dir=str(run / "sft_round1_model"))
+    assert configs["sft"] == SFTConfig(epochs=2, max_questions=300, train_file="shorthand", replay=14300,
+                                       output_dir=str(run / "sft_round1_model"))
     assert configs["sft_forms"] == SFTConfig(learning_rate=1e-4, replay=2000, max_questions=300, train_file="forms",
                                              max_examples=1300, init_adapter=str(run / "sft_round1_model"),
                                              output_dir=str(run / "sft_forms_model"))
     assert configs["sft_letters"] == SFTConfig(learning_rate=1e-4, replay=1500, max_questions=300,
                                                train_file="letters", max_examples=600, init_adapter=str(run / "sft_forms_model"),
                                                output_dir=str(run / "sft_model"))
-    assert configs["rft_gold"] == RFTConfig(max_questions=300, init_adapter=str(run / "sft_round1_model"),
+    assert configs["rft_gold"] == RFTConfig(max_questions=300, train_file="shorthand", replay=14300,
+                                            init_adapter=str(run / "sft_round1_model"),
                                             output_dir=str(run / "rft_gold_model"))
     assert configs["datagen"] == DatagenConfig(skip_questions=10000, out=str(run / "rft_data.json"),
                                                adapter=str(run / "rft_gold_model"))

@@ -77,7 +77,7 @@ def test_every_category_and_template_used_and_written_templates_held_out(splits)
         words = [w for w in template.split("{")[0].split() if len(w) > 3]
         if len(words) >= 2:
             assert " ".join(words[:2]).lower() not in train, template
-    assert {e.category for e in splits["train"]} == set(units.CATEGORIES)
+    assert {e.category for e in splits["train"]} == {unit.category for unit in units.UNITS}  # power: shorthand alone
 
 
 def test_short_forms_in_context_are_written(splits):
@@ -161,7 +161,7 @@ def test_ambiguous_questions_cover_default_and_named_readings():
 def test_same_seed_same_files(tmp_path):
     a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2)
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2)
-    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms", "letters"}
+    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand"}
     for split in a:
         assert filecmp.cmp(a[split], b[split], shallow=False)
     assert Dataset(a["train"]).data[0][2].endswith("</answer>")
@@ -192,7 +192,8 @@ def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(
     a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2, n_forms=0, n_values=0, n_plain=0)
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2, n_forms=30, n_values=10, n_plain=5)
     assert len(json.loads(b["forms"].read_text())) == 45 and len(json.loads(a["forms"].read_text())) == 0
-    assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a if split not in ("forms", "letters"))
+    assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a
+               if split not in ("forms", "letters", "shorthand"))  # the later splits leave out the forms split's questions
 
 
 def test_letters_split_writes_units_as_letters_on_seen_pairs_above_absolute_zero():
@@ -224,6 +225,55 @@ def test_letters_later_parts_name_the_units_read_wrong_then_say_values_and_leave
     assert all(e.reasoning.endswith("</answer>") for e in more)
     first = questions.letters_examples(0, 50, set())
     assert [e.question for e in questions.letters_examples(0, 50, set())] == [e.question for e in first]
+
+
+def test_shorthand_split_writes_later_units_later_forms_terse_shapes_and_commas():
+    taken = {"55 hp to kW"}
+    more = questions.shorthand_examples(0, taken, 30, 20, 20, 10, 10, 10, 10)
+    assert len(more) == 110 and len({e.question for e in more}) == 110 and not {e.question for e in more} & taken
+    later = {unit.name for unit in units.LATER_UNITS}
+    assert all({e.source, e.target} & (later | set(questions.CONTRAST)) for e in more[:30])
+    assert sum(bool({e.source, e.target} & later) for e in more[:30]) > 15 and not later & {u.name for u in units.UNITS}
+    seen = {(a.name, b.name) for a, b in questions.split_pairs(0)[0]}
+    assert all((e.source, e.target) in seen for e in more[30:]), "the unseen holdout stays unseen"
+
+    def written_later(e):
+        forms = [f for name in (e.source, e.target) for f in units.later_forms(units.BY_NAME[name])
+                 + questions.case_forms(units.BY_NAME[name])]
+        return any(re.search(rf"(?<![\w^*]){re.escape(f)}(?![\w^*])", e.question) for f in forms)
+    assert sum(map(written_later, more[30:50])) > 10
+    assert all(re.search(r"\d,\d{3}(?!\d)", e.question) for e in more[70:80])
+    ounces = [e for e in more[80:90] if re.search(r"(oz|ounces?)\b", e.question, re.IGNORECASE)]
+    assert len(ounces) == 10 and all(e.category == "volume" for e in ounces)
+    assert not [e.question for e in more if e.category == "data" and e.question == e.question.lower()]
+    for e in more:  # the gold arithmetic gives the exact answer, values with commas read whole
+        expression = e.reasoning.split("<answer>")[1].split("</answer>")[0]
+        assert calc.evaluate(expression) == pytest.approx(e.answer, rel=1e-4, abs=1e-9), e
+    for e in more[70:80]:
+        assert e.answer == pytest.approx(units.convert(units.value_in_question(e.question), e.source, e.target))
+    held_out = {t.rstrip("?.! ") for t in questions.WRITTEN_TEMPLATES}
+    trained = {t.rstrip("?.! ") for t in questions.TEMPLATES}
+    new = {t.rstrip("?.! ") for t in questions.TERSE_TEMPLATES} - trained
+    assert not any(w.startswith(t) for t in new for w in held_out), "the written split's templates stay held out"
+
+
+def test_lookup_reads_every_later_unit_and_form_and_each_case_form_names_its_unit():
+    for unit in units.LATER_UNITS:
+        assert all(units.lookup(form, unit.category) is unit for form in unit.forms)
+    for unit in units.ALL_UNITS:
+        for form in units.later_forms(unit) + questions.case_forms(unit):
+            assert units.lookup(form, unit.category) is unit, (form, unit.name)
+    assert units.lookup("c", "volume").name == "cup" and units.lookup("c").name == "degree Celsius"
+    assert "mb" not in questions.case_forms(units.BY_NAME["megabit"])
+    assert units.convert(1, "hp", "W") == pytest.approx(745.69987) and units.convert(1, "TiB", "GB") == pytest.approx(1099.511627776)
+
+
+def test_shipped_splits_are_what_the_generator_writes(tmp_path):
+    """Units and forms added later leave the splits the shipped adapters trained on byte for byte."""
+    paths = questions.write_splits(tmp_path)
+    assert all(filecmp.cmp(path, split_path(split), shallow=False) for split, path in paths.items())
+    assert all(filecmp.cmp(path.with_suffix(".tags.json"), split_path(split).with_suffix(".tags.json"), shallow=False)
+               for split, path in paths.items())
 
 
 def test_shipped_sft_adapter_trained_on_the_letters_splits_first_part():
@@ -291,7 +341,7 @@ def test_generate_rejects_a_bad_count(capsys):
 
 
 def test_shipped_splits_are_clean_and_tagged():
-    names = ("train", "valid", "test", "written", "ambiguous", "forms", "letters")
+    names = ("train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand")
     assert questions.check_files([split_path(s) for s in names]) == []
     for name in names:
         dataset = Dataset(name)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SPLITS_DIR = Path(__file__).parent / "splits"
-SPLITS = ("train", "valid", "test", "written", "ambiguous", "forms", "letters")
+SPLITS = ("train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand")
 LOW_ANSWER_RATE = 0.5
 
 

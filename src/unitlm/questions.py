@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .options import checked
-from .units import BY_NAME, UNITS, Unit, convert, number, reasoning
+from .units import ALL_UNITS, BY_NAME, LATER_UNITS, UNITS, Unit, convert, later_forms, number, reasoning
 
 # How often people convert in each category, and how common each unit is in everyday use
 # (cooking, travel, weather, fitness, shopping, computing), on a 1-5 scale. These are
@@ -169,6 +169,45 @@ LETTERS_FOCUS = {"mass": (80, ("ounce",)), "volume": (40, ("fluid ounce", "cubic
                  "energy": (50, ("calorie", "kilocalorie", "watt hour")), "pressure": (30, ("millibar", "hectopascal"))}
 LETTERS_FOCUS_QUESTIONS, LETTERS_FOCUS_TYPED = 200, 0.5
 LETTERS_SAID = LETTERS_PLAIN = 300
+# A split of its own, `shorthand`, drawn after every other split so they stay byte for byte as they were; the
+# first round of each adapter trains on it and the whole train split together (recipes/full.toml, [sft] and
+# [rft_gold]): questions typed as into a search box, on what a probe written outside the project found
+# missing or misread (docs/log.md, 2026-12-07). SHORTHAND_NEW put a unit added later (units.LATER_UNITS:
+# power, frequency, TiB, PB, MPa, inHg, mcg, µm, nm, µs, ns, fortnight) on one side, beside a unit it is
+# converted to most (LATER_PARTNERS) SHORTHAND_NEAR of the time, or (SHORTHAND_CONTRAST of them) an energy
+# unit written like a power unit (CONTRAST: "kWh" beside "kW"); SHORTHAND_FORMS write a unit in a later form
+# (units.LATER_FORMS: "3c" beside mL, "tbs", "mtrs") or a short form in another case ("KM", "hpa", "kj")
+# SHORTHAND_LATER of the time, the other parts SHORTHAND_NEW_LATER of the time;
+# SHORTHAND_SHAPES ask common pairs with no verb ("976 metres km", "1.25 days hrs"); SHORTHAND_BIG write
+# values with thousands commas up to tens of millions; SHORTHAND_OUNCES put "oz"/"ounces" beside liters
+# (fluid ounces: SFT read "9.1 ltrs is how many oz" as a mass). SHORTHAND_TERSE of all of them are asked in
+# TERSE_TEMPLATES (none of them the written split's). SHORTHAND_SAID and SHORTHAND_PLAIN (values drawn as
+# the forms split draws its parts) are none: the forms rounds after the first teach those. Seen pairs only
+# among the first units; no data question all in lower case ("mb" would then be a megabit as often as a
+# megabyte).
+SHORTHAND_NEW, SHORTHAND_FORMS, SHORTHAND_SHAPES, SHORTHAND_BIG, SHORTHAND_OUNCES = 1500, 300, 300, 200, 150
+SHORTHAND_SAID = SHORTHAND_PLAIN = 0
+SHORTHAND_PARTS = (SHORTHAND_NEW, SHORTHAND_FORMS, SHORTHAND_SHAPES, SHORTHAND_BIG, SHORTHAND_OUNCES, SHORTHAND_SAID,
+                   SHORTHAND_PLAIN)
+SHORTHAND_NEAR, SHORTHAND_TERSE, SHORTHAND_LATER, SHORTHAND_TYPED = 0.6, 0.5, 0.7, 0.5
+SHORTHAND_NEW_LATER = 0.15
+TERSE_TEMPLATES = ["{v} {src} {dst}", "{v} {src} {dst}?", "{v} {src} how many {dst}", "{v} {src} how many {dst}?",
+                   "{v} {src} = {dst}", "how many {dst} {v} {src}", "{dst} in {v} {src}", "{v} {src} in {dst} ?"]
+LATER_PARTNERS = {
+    "micrometer": ["millimeter", "meter", "nanometer", "inch"], "nanometer": ["micrometer", "meter", "millimeter"],
+    "microgram": ["milligram", "gram"], "microsecond": ["millisecond", "second", "nanosecond"],
+    "nanosecond": ["microsecond", "millisecond", "second"], "fortnight": ["day", "week", "hour"],
+    "petabyte": ["terabyte", "gigabyte"], "tebibyte": ["terabyte", "gibibyte", "gigabyte"],
+    "megapascal": ["pound per square inch", "bar", "kilopascal", "pascal"],
+    "inch of mercury": ["hectopascal", "millibar", "millimeter of mercury", "pound per square inch"],
+    "watt": ["kilowatt", "horsepower"], "kilowatt": ["horsepower", "watt"], "megawatt": ["kilowatt", "watt"],
+    "horsepower": ["kilowatt", "watt"], "hertz": ["kilohertz", "megahertz"], "kilohertz": ["hertz", "megahertz"],
+    "megahertz": ["gigahertz", "kilohertz", "hertz"], "gigahertz": ["megahertz", "hertz"],
+}
+# Units of another category a later unit is written like ("kW" beside "kWh", "W" beside "Wh"): SHORTHAND_CONTRAST
+# of the first part's questions ask those instead, so that a round on watts does not teach that "kWh" is one.
+CONTRAST = ["watt hour", "kilowatt hour", "joule", "kilojoule", "British thermal unit", "megajoule", "kilocalorie"]
+SHORTHAND_CONTRAST = 0.25
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -323,6 +362,15 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
     return text
 
 
+def case_forms(unit: Unit) -> tuple[str, ...]:
+    """`unit`'s short forms of two letters or more in upper or lower case where that names no other unit in
+    any case ("KM", "hpa", "kj"; never "mb", a megabit's form too, nor "TBS", a tablespoon's)."""
+    others = {form.casefold() for u in ALL_UNITS if u is not unit for form in u.forms + u.context + later_forms(u)}
+    out = [variant for form in unit.aliases if 1 < len(form) <= 5 and form.isascii() and form.isalpha()
+           for variant in (form.upper(), form.lower()) if variant not in unit.forms and variant.casefold() not in others]
+    return tuple(dict.fromkeys(out))
+
+
 def typed_form(unit: Unit) -> str | None:
     """The form people type for `unit`: its shortest one-word short form (`g`, `oz`, `m3`, `C`, `K` beside MB)."""
     short = [form for form in unit.aliases + unit.context if " " not in form]
@@ -330,13 +378,16 @@ def typed_form(unit: Unit) -> str | None:
 
 
 def surface(rng: random.Random, unit: Unit, plural: bool, context: float | None = None,
-            short_share: float = SHORT_SHARE, typed: float = 0.0) -> tuple[str, bool]:
+            short_share: float = SHORT_SHARE, typed: float = 0.0, later: float = 0.0) -> tuple[str, bool]:
     """(how the unit is written, whether that is a short form); short forms include those the other unit explains.
 
     `typed`: the share written in `typed_form`; `context`: the share of questions that write a unit
     with context forms in one of them (None: as often as any other short form); `short_share`: how
-    often a short form is written otherwise.
+    often a short form is written otherwise; `later`: the share written in a later form (`units.later_forms`)
+    or a short form in another case (`case_forms`), where the unit has one.
     """
+    if later and (forms := later_forms(unit) + case_forms(unit)) and rng.random() < later:
+        return rng.choice(forms), True
     if typed and (form := typed_form(unit)) and rng.random() < typed:
         return form, True
     if context is not None and unit.context and rng.random() < context:
@@ -447,24 +498,35 @@ def plain_value(rng: random.Random, source: Unit, after_in: bool = True) -> tupl
     return value, f"{int(value):,}", None, "many"
 
 
+def big_value(rng: random.Random) -> tuple[float, str, None, str]:
+    """A whole value from a thousand to tens of millions written with thousands commas ("25,000,000"), as
+    `plain_value` returns it."""
+    value = rng.choice([1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 12, 15, 20, 25, 50, 75, 100, 250, 500])
+    value = float(value * 10 ** rng.choice([3, 3, 4, 5, 6]))
+    return value, f"{int(value):,}", None, "many"
+
+
 def make_example(rng: random.Random, source: Unit, target: Unit, template: str, written: bool = False,
                  words: float | None = None, context: float | None = None, slips: float = 0.0,
                  short_share: float = SHORT_SHARE, typed: float = 0.0, spoken: bool = False,
-                 plain: bool = False) -> Example:
+                 plain: bool = False, later: float = 0.0, big: bool = False) -> Example:
     """One question on `source` -> `target` in `template`, written with the slips people make.
 
     `written` questions (the held-out split) also get keyboard slips and more number words;
     `words` is the share of small whole values written as words (default: 0.25 written, else 0.08);
     `context`, `short_share` and `typed` are passed to `surface`; `slips` is the share of questions given a
-    `_slip`; `spoken` writes the value as `spoken_value` does (not for temperatures), `plain` as `plain_value`.
+    `_slip`; `spoken` writes the value as `spoken_value` does (not for temperatures), `plain` as `plain_value`,
+    `big` as `big_value`; `later` is passed to `surface`.
     """
     value_text = follows = None
-    if plain:
+    if big:
+        value, text, value_text, follows = big_value(rng)
+    elif plain:
         value, text, value_text, follows = plain_value(rng, source, "in {v} {src}" in template)
     elif spoken and source.category != "temperature":
         value, text, value_text, follows = spoken_value(rng)
     if follows is not None:
-        src, src_short = surface(rng, source, follows != "one", context, short_share, typed)
+        src, src_short = surface(rng, source, follows != "one", context, short_share, typed, later)
         if follows in ("name", "names") and "{v} {src}" in template:
             src, src_short = (source.plural if follows == "names" else source.name), False
         if (text == "a" or text.endswith(" a")) and (src[0].lower() in "aeiou" or src.lower().startswith("hour")):
@@ -472,8 +534,8 @@ def make_example(rng: random.Random, source: Unit, target: Unit, template: str, 
     else:
         value = sample_value(rng, source.category)
         text = write_value(rng, value, words=words if words is not None else 0.25 if written else 0.08)
-        src, src_short = surface(rng, source, value != 1, context, short_share, typed)
-    dst, _ = surface(rng, target, True, context, short_share, typed)
+        src, src_short = surface(rng, source, value != 1, context, short_share, typed, later)
+    dst, _ = surface(rng, target, True, context, short_share, typed, later)
     if value == 1 and not plain and "{v} {src}" in template and not src_short and rng.random() < 0.3:
         text = "a" if src[0].lower() not in "aeiou" else "an"
         src = source.name
@@ -752,6 +814,80 @@ def letters_more_examples(seed: int, n_focus: int, n_said: int, n_plain: int, ta
     return out
 
 
+def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n_forms: int = SHORTHAND_FORMS,
+                       n_shapes: int = SHORTHAND_SHAPES, n_big: int = SHORTHAND_BIG,
+                       n_ounces: int = SHORTHAND_OUNCES, n_said: int = SHORTHAND_SAID,
+                       n_plain: int = SHORTHAND_PLAIN) -> list[Example]:
+    """The `shorthand` split (SHORTHAND_* above), part by part, each from a generator of its own; none of its
+    questions in `taken`."""
+    rng = random.Random(f"shorthand-{seed}")
+    seen, out, k = set(taken), [], itertools.count()
+    shared = split_pairs(seed)[0]
+    allowed = set(shared)
+    common = common_pairs(allowed)
+    by_category = {}
+    for unit in ALL_UNITS:
+        by_category.setdefault(unit.category, []).append(unit)
+
+    def ask(source, target, **kwargs) -> Example:
+        template = rng.choice(TERSE_TEMPLATES) if rng.random() < SHORTHAND_TERSE else TEMPLATES[next(k) % len(TEMPLATES)]
+        return make_example(rng, source, target, template, short_share=FORMS_SHORT, slips=FORMS_SLIPS, **kwargs)
+
+    contrast = [pair for pair in shared if {pair[0].name, pair[1].name} & set(CONTRAST)]
+
+    def new_unit():
+        if rng.random() < SHORTHAND_CONTRAST:
+            return ask(*rng.choice(contrast), typed=SHORTHAND_TYPED, later=SHORTHAND_NEW_LATER)
+        unit = rng.choice(LATER_UNITS)
+        near = [BY_NAME[name] for name in LATER_PARTNERS[unit.name]]
+        other = rng.choice(near if rng.random() < SHORTHAND_NEAR else [u for u in by_category[unit.category] if u is not unit])
+        return ask(*((unit, other) if rng.random() < 0.5 else (other, unit)), typed=SHORTHAND_TYPED,
+                   later=SHORTHAND_NEW_LATER)
+
+    written_later = [pair for pair in shared if any(later_forms(u) or case_forms(u) for u in pair)]
+    named_later = [pair for pair in written_later if any(later_forms(u) for u in pair)]  # "3c", "tbs", "mtrs"
+
+    def later_form():
+        pairs = named_later if rng.random() < 0.5 else written_later
+        return ask(*rng.choice(pairs), later=SHORTHAND_LATER, typed=SHORTHAND_TYPED)
+
+    def shape():
+        return make_example(rng, *rng.choice(common), rng.choice(TERSE_TEMPLATES), short_share=FORMS_SHORT,
+                            typed=SHORTHAND_TYPED, later=SHORTHAND_NEW_LATER, slips=FORMS_SLIPS)
+
+    not_temperature = [pair for pair in shared if pair[0].category != "temperature"]
+
+    def big():
+        pair = rng.choice(common) if rng.random() < FORMS_COMMON * 2 else rng.choice(not_temperature)
+        return ask(*pair, big=pair[0].category != "temperature", typed=SHORTHAND_TYPED)
+
+    kitchen = [BY_NAME[name] for name in ("liter", "milliliter", "cup", "gallon", "quart", "pint", "tablespoon")]
+    ounces = [pair for unit in kitchen for pair in ((BY_NAME["fluid ounce"], unit), (unit, BY_NAME["fluid ounce"]))
+              if pair in allowed]
+
+    def ounce():
+        return ask(*rng.choice(ounces), context=1.0, typed=SHORTHAND_TYPED, later=SHORTHAND_NEW_LATER)
+
+    def kept(draw):
+        def checked():
+            while True:
+                example = draw()
+                if example.category != "data" or example.question != example.question.lower():
+                    return example
+        return checked
+
+    for n, draw in ((n_new, new_unit), (n_forms, later_form), (n_shapes, shape), (n_big, big), (n_ounces, ounce)):
+        keep(out, seen, len(out) + n, kept(draw))
+    no_data = [pair for pair in shared if pair[0].category != "data"]
+    no_data_common = common_pairs(set(no_data))
+    keep(out, seen, len(out) + n_said, said_question(random.Random(f"shorthand-said-{seed}"), no_data, no_data_common,
+                                                     itertools.count()))
+    scales = [pair for pair in no_data if pair[0].category == "temperature"]
+    keep(out, seen, len(out) + n_plain, plain_question(random.Random(f"shorthand-plain-{seed}"),
+                                                       PairSampler(no_data), no_data_common, scales))
+    return out
+
+
 def generate_splits(n_train: int, n_eval: int, seed: int = 0, n_extra: int = EXTRA_TRAIN,
                     reserved: set[str] = frozenset(), n_data: int = EXTRA_DATA,
                     n_variants: int = EXTRA_VARIANTS) -> dict[str, list[Example]]:
@@ -813,9 +949,10 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
                  n_variants: int = EXTRA_VARIANTS, n_forms: int = FORMS_QUESTIONS,
                  n_values: int = FORMS_VALUES, n_plain: int = FORMS_PLAIN,
                  n_letters: int = N_LETTERS, n_letters_focus: int = LETTERS_FOCUS_QUESTIONS,
-                 n_letters_said: int = LETTERS_SAID, n_letters_plain: int = LETTERS_PLAIN) -> dict[str, Path]:
-    """Write train/valid/test/written/ambiguous/forms/letters JSON (train, forms, letters with gold reasoning) and
-    `.tags.json` sidecars."""
+                 n_letters_said: int = LETTERS_SAID, n_letters_plain: int = LETTERS_PLAIN,
+                 shorthand_parts: tuple[int, ...] = SHORTHAND_PARTS) -> dict[str, Path]:
+    """Write train/valid/test/written/ambiguous/forms/letters/shorthand JSON (train, forms, letters, shorthand
+    with gold reasoning) and `.tags.json` sidecars."""
     from .data import write_json_atomic
 
     out = Path(out)
@@ -839,10 +976,12 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
     taken |= {e.question for e, _ in splits["letters"]}
     splits["letters"] += [(e, None) for e in letters_more_examples(seed, n_letters_focus, n_letters_said,
                                                                     n_letters_plain, taken)]
+    taken |= {e.question for e, _ in splits["letters"]}
+    splits["shorthand"] = [(e, None) for e in shorthand_examples(seed, taken, *shorthand_parts)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
-        reasoning = split in ("train", "forms", "letters")
+        reasoning = split in ("train", "forms", "letters", "shorthand")
         write_json_atomic(path, [e.entry(with_reasoning=reasoning) for e, _ in examples])
         tags = [
             {"category": e.category, "source": e.source, "target": e.target,
@@ -871,6 +1010,17 @@ def check_files(paths: list[Path]) -> list[str]:
     return problems
 
 
+def counts(text: str) -> tuple[int, ...]:
+    """SHORTHAND_PARTS' counts from "300,200,...": as many as it has parts, none negative."""
+    try:
+        parts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated whole numbers: {text!r}") from None
+    if len(parts) != len(SHORTHAND_PARTS) or min(parts) < 0:
+        raise argparse.ArgumentTypeError(f"{len(SHORTHAND_PARTS)} counts of 0 or more, not {text!r}")
+    return parts
+
+
 def main(argv=None):
     """`unitlm data generate|check`: write the splits, or look for duplicates and overlap between files."""
     from .data import SPLITS_DIR
@@ -881,7 +1031,7 @@ def main(argv=None):
         epilog="example: unitlm data generate --n 10000 --n-eval 1000 --seed 0 --out src/unitlm/splits",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms/letters JSON")
+    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms/letters/shorthand JSON")
     generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions drawn before the evaluation splits (default: %(default)s)")
     generate.add_argument("--n-extra", type=checked(int, {"at_least": 0}), default=EXTRA_TRAIN,
                           help="train questions drawn after the evaluation splits, more of them with number words "
@@ -913,6 +1063,11 @@ def main(argv=None):
     generate.add_argument("--n-letters-plain", type=checked(int, {"at_least": 0}), default=LETTERS_PLAIN,
                           help="questions of the letters split last, for RFT's last round: values the other splits "
                                "hardly hold, \"in a day\", as in the forms split (default: %(default)s)")
+    generate.add_argument("--shorthand-parts", type=counts, default=",".join(map(str, SHORTHAND_PARTS)),
+                          help="questions of the shorthand split's parts, for both last rounds, comma-separated: "
+                               "units added later (power, TiB, mcg ...), later forms and other cases (\"3c\", "
+                               "\"KM\"), no verb (\"976 m km\"), values with commas, ounces beside liters, "
+                               "said values, plain values (default: %(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -927,7 +1082,8 @@ def main(argv=None):
                                               n_plain=args.n_plain, n_letters=args.n_letters,
                                               n_letters_focus=args.n_letters_focus,
                                               n_letters_said=args.n_letters_said,
-                                              n_letters_plain=args.n_letters_plain).items():
+                                              n_letters_plain=args.n_letters_plain,
+                                              shorthand_parts=args.shorthand_parts).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
