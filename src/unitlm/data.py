@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SPLITS_DIR = Path(__file__).parent / "splits"
-SPLITS = ("train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand")
+SPLITS = ("train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand", "more")
 LOW_ANSWER_RATE = 0.5
 
 

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .options import checked
-from .units import ALL_UNITS, BY_NAME, LATER_UNITS, UNITS, Unit, convert, later_forms, number, reasoning
+from .units import (BY_NAME, LATER_UNITS, MORE_UNITS, SHORTHAND_UNITS, UNITS, Unit, convert, later_forms, number,
+                    reasoning)
 
 # How often people convert in each category, and how common each unit is in everyday use
 # (cooking, travel, weather, fitness, shopping, computing), on a 1-5 scale. These are
@@ -208,6 +209,45 @@ LATER_PARTNERS = {
 # of the first part's questions ask those instead, so that a round on watts does not teach that "kWh" is one.
 CONTRAST = ["watt hour", "kilowatt hour", "joule", "kilojoule", "British thermal unit", "megajoule", "kilocalorie"]
 SHORTHAND_CONTRAST = 0.25
+# A split of its own, `more`, drawn after the shorthand split so that every split before it stays byte for byte
+# as it was; the last round of each adapter trains on it (recipes/full.toml, [sft_more] and [rft_more]). MORE_NEW
+# put a unit added after the shorthand split (units.MORE_UNITS: angles, forces, data rates, light years, dL,
+# MWh, rpm ...) on one side, beside a unit it is converted to most (MORE_PARTNERS) SHORTHAND_NEAR of the time;
+# MORE_CONTRAST of them instead ask a pair of the first units written like one of those ("MB" beside "MB/s",
+# "kg" beside "kgf", "deg C" beside "deg"), so that a round on the new units does not move the old ones.
+# MORE_LATER ask a unit of the shorthand split's (units.LATER_UNITS) again, MORE_MICRO of them a micrometer
+# ("um", "microns", which RFT misread after the shorthand round). Answers up to MORE_LARGEST count (light years
+# in kilometers); no question all in lower case where that changes a unit (MORE_CASED: "MBps" is not "mbps").
+MORE_NEW, MORE_LATER = 1600, 400
+MORE_PARTS = (MORE_NEW, MORE_LATER)
+MORE_CONTRAST, MORE_MICRO, MORE_LARGEST = 0.2, 0.35, 1e16
+MORE_CASED = {"data", "data rate", "force", "power"}
+MORE_PARTNERS = {
+    "degree": ["radian", "revolution", "arcminute", "gradian"], "radian": ["degree", "revolution"],
+    "gradian": ["degree", "radian"], "arcminute": ["degree", "arcsecond"], "arcsecond": ["arcminute", "degree"],
+    "revolution": ["degree", "radian"],
+    "newton": ["kilonewton", "pound-force", "kilogram-force", "dyne"],
+    "kilonewton": ["newton", "pound-force", "kilogram-force"], "pound-force": ["newton", "kilogram-force", "kilonewton"],
+    "kilogram-force": ["newton", "pound-force"], "dyne": ["newton"],
+    "bit per second": ["kilobit per second", "byte per second"],
+    "kilobit per second": ["megabit per second", "kilobyte per second", "bit per second"],
+    "megabit per second": ["megabyte per second", "kilobit per second", "gigabit per second"],
+    "gigabit per second": ["megabit per second", "gigabyte per second", "megabyte per second"],
+    "byte per second": ["bit per second", "kilobyte per second"],
+    "kilobyte per second": ["kilobit per second", "megabyte per second", "megabit per second"],
+    "megabyte per second": ["megabit per second", "gigabit per second", "kilobyte per second"],
+    "gigabyte per second": ["gigabit per second", "megabyte per second"],
+    "decimeter": ["centimeter", "meter", "millimeter"], "light year": ["kilometer", "mile", "astronomical unit"],
+    "astronomical unit": ["kilometer", "mile", "light year"], "millennium": ["year", "century", "decade"],
+    "deciliter": ["milliliter", "liter", "centiliter"], "centiliter": ["milliliter", "liter", "fluid ounce"],
+    "cubic yard": ["cubic meter", "cubic foot"], "barrel": ["gallon", "liter", "cubic meter"],
+    "kilometer per second": ["kilometer per hour", "mile per hour", "meter per second"],
+    "exabyte": ["petabyte", "terabyte"], "square millimeter": ["square centimeter", "square inch"],
+    "megawatt hour": ["kilowatt hour", "megajoule"], "therm": ["kilowatt hour", "British thermal unit", "megajoule"],
+    "gigapascal": ["megapascal", "pound per square inch", "pascal"], "milliwatt": ["watt"],
+    "gigawatt": ["megawatt"], "BTU per hour": ["watt", "kilowatt"], "terahertz": ["gigahertz"],
+    "revolution per minute": ["hertz"],
+}
 FORMS_GROUPS = [["gram", "milligram", "kilogram", "ounce", "pound", "stone"],
                 ["cubic meter", "liter", "milliliter", "gallon", "quart", "pint", "cup", "fluid ounce",
                  "cubic centimeter"],
@@ -362,10 +402,10 @@ def write_value(rng: random.Random, value: float, words: float = 0.0) -> str:
     return text
 
 
-def case_forms(unit: Unit) -> tuple[str, ...]:
-    """`unit`'s short forms of two letters or more in upper or lower case where that names no other unit in
-    any case ("KM", "hpa", "kj"; never "mb", a megabit's form too, nor "TBS", a tablespoon's)."""
-    others = {form.casefold() for u in ALL_UNITS if u is not unit for form in u.forms + u.context + later_forms(u)}
+def case_forms(unit: Unit, among: tuple[Unit, ...] | list[Unit] = SHORTHAND_UNITS) -> tuple[str, ...]:
+    """`unit`'s short forms of two letters or more in upper or lower case where that names no other unit of
+    `among` in any case ("KM", "hpa", "kj"; never "mb", a megabit's form too, nor "TBS", a tablespoon's)."""
+    others = {form.casefold() for u in among if u is not unit for form in u.forms + u.context + later_forms(u)}
     out = [variant for form in unit.aliases if 1 < len(form) <= 5 and form.isascii() and form.isalpha()
            for variant in (form.upper(), form.lower()) if variant not in unit.forms and variant.casefold() not in others]
     return tuple(dict.fromkeys(out))
@@ -826,7 +866,7 @@ def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n
     allowed = set(shared)
     common = common_pairs(allowed)
     by_category = {}
-    for unit in ALL_UNITS:
+    for unit in SHORTHAND_UNITS:
         by_category.setdefault(unit.category, []).append(unit)
 
     def ask(source, target, **kwargs) -> Example:
@@ -885,6 +925,52 @@ def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n
     scales = [pair for pair in no_data if pair[0].category == "temperature"]
     keep(out, seen, len(out) + n_plain, plain_question(random.Random(f"shorthand-plain-{seed}"),
                                                        PairSampler(no_data), no_data_common, scales))
+    return out
+
+
+def more_examples(seed: int, taken: set[str], n_new: int = MORE_NEW, n_later: int = MORE_LATER) -> list[Example]:
+    """The `more` split (MORE_* above), part by part, each from a generator of its own; none of its questions in
+    `taken`. Seen pairs only among the first units."""
+    from .units import ALL_UNITS
+
+    rng = random.Random(f"more-{seed}")
+    seen, out, k = set(taken), [], itertools.count()
+    shared = split_pairs(seed)[0]
+    by_category = {}
+    for unit in ALL_UNITS:
+        by_category.setdefault(unit.category, []).append(unit)
+    looks_alike = {"data", "mass", "temperature", "energy"}  # the first categories the new units are written like
+    contrast = [pair for pair in shared if pair[0].category in looks_alike]
+    watts = [(a, b) for a in LATER_UNITS for b in LATER_UNITS if a.category == b.category == "power" and a is not b]
+
+    def ask(source, target) -> Example:
+        template = rng.choice(TERSE_TEMPLATES) if rng.random() < SHORTHAND_TERSE else TEMPLATES[next(k) % len(TEMPLATES)]
+        return make_example(rng, source, target, template, short_share=FORMS_SHORT, slips=FORMS_SLIPS,
+                            typed=SHORTHAND_TYPED)
+
+    def beside(unit: Unit, partners: dict) -> Example:
+        near = [BY_NAME[name] for name in partners[unit.name]]
+        other = rng.choice(near if rng.random() < SHORTHAND_NEAR else [u for u in by_category[unit.category] if u is not unit])
+        return ask(*((unit, other) if rng.random() < 0.5 else (other, unit)))
+
+    def new_unit():
+        if rng.random() < MORE_CONTRAST:
+            return ask(*rng.choice(contrast if rng.random() < 0.8 else watts))
+        return beside(rng.choice(MORE_UNITS), MORE_PARTNERS)
+
+    def later_unit():
+        unit = BY_NAME["micrometer"] if rng.random() < MORE_MICRO else rng.choice(LATER_UNITS)
+        return beside(unit, LATER_PARTNERS)
+
+    for n, draw in ((n_new, new_unit), (n_later, later_unit)):
+        end = len(out) + n
+        while len(out) < end:
+            example = draw()
+            lowered = example.category in MORE_CASED and example.question == example.question.lower()
+            in_range = example.category == "temperature" or 0.01 <= abs(example.answer) < MORE_LARGEST
+            if example.question not in seen and in_range and not lowered:
+                seen.add(example.question)
+                out.append(example)
     return out
 
 
@@ -950,9 +1036,10 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
                  n_values: int = FORMS_VALUES, n_plain: int = FORMS_PLAIN,
                  n_letters: int = N_LETTERS, n_letters_focus: int = LETTERS_FOCUS_QUESTIONS,
                  n_letters_said: int = LETTERS_SAID, n_letters_plain: int = LETTERS_PLAIN,
-                 shorthand_parts: tuple[int, ...] = SHORTHAND_PARTS) -> dict[str, Path]:
-    """Write train/valid/test/written/ambiguous/forms/letters/shorthand JSON (train, forms, letters, shorthand
-    with gold reasoning) and `.tags.json` sidecars."""
+                 shorthand_parts: tuple[int, ...] = SHORTHAND_PARTS,
+                 more_parts: tuple[int, ...] = MORE_PARTS) -> dict[str, Path]:
+    """Write train/valid/test/written/ambiguous/forms/letters/shorthand/more JSON (train, forms, letters,
+    shorthand, more with gold reasoning) and `.tags.json` sidecars."""
     from .data import write_json_atomic
 
     out = Path(out)
@@ -978,10 +1065,12 @@ def write_splits(out: Path, n_train: int = 10000, n_eval: int = 1000, seed: int 
                                                                     n_letters_plain, taken)]
     taken |= {e.question for e, _ in splits["letters"]}
     splits["shorthand"] = [(e, None) for e in shorthand_examples(seed, taken, *shorthand_parts)]
+    taken |= {e.question for e, _ in splits["shorthand"]}
+    splits["more"] = [(e, None) for e in more_examples(seed, taken, *more_parts)]
     paths = {}
     for split, examples in splits.items():
         path = out / f"{split}.json"
-        reasoning = split in ("train", "forms", "letters", "shorthand")
+        reasoning = split in ("train", "forms", "letters", "shorthand", "more")
         write_json_atomic(path, [e.entry(with_reasoning=reasoning) for e, _ in examples])
         tags = [
             {"category": e.category, "source": e.source, "target": e.target,
@@ -1010,15 +1099,17 @@ def check_files(paths: list[Path]) -> list[str]:
     return problems
 
 
-def counts(text: str) -> tuple[int, ...]:
-    """SHORTHAND_PARTS' counts from "300,200,...": as many as it has parts, none negative."""
-    try:
-        parts = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated whole numbers: {text!r}") from None
-    if len(parts) != len(SHORTHAND_PARTS) or min(parts) < 0:
-        raise argparse.ArgumentTypeError(f"{len(SHORTHAND_PARTS)} counts of 0 or more, not {text!r}")
-    return parts
+def counts(parts: tuple[int, ...]):
+    """A parser of a split's part counts, "300,200,...": as many as `parts` (its defaults), none negative."""
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not comma-separated whole numbers: {text!r}") from None
+        if len(values) != len(parts) or min(values) < 0:
+            raise argparse.ArgumentTypeError(f"{len(parts)} counts of 0 or more, not {text!r}")
+        return values
+    return parse
 
 
 def main(argv=None):
@@ -1031,7 +1122,7 @@ def main(argv=None):
         epilog="example: unitlm data generate --n 10000 --n-eval 1000 --seed 0 --out src/unitlm/splits",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms/letters/shorthand JSON")
+    generate = sub.add_parser("generate", help="write train/valid/test/written/ambiguous/forms/letters/shorthand/more JSON")
     generate.add_argument("--n", type=checked(int, {"at_least": 1}), default=10000, help="train questions drawn before the evaluation splits (default: %(default)s)")
     generate.add_argument("--n-extra", type=checked(int, {"at_least": 0}), default=EXTRA_TRAIN,
                           help="train questions drawn after the evaluation splits, more of them with number words "
@@ -1063,11 +1154,16 @@ def main(argv=None):
     generate.add_argument("--n-letters-plain", type=checked(int, {"at_least": 0}), default=LETTERS_PLAIN,
                           help="questions of the letters split last, for RFT's last round: values the other splits "
                                "hardly hold, \"in a day\", as in the forms split (default: %(default)s)")
-    generate.add_argument("--shorthand-parts", type=counts, default=",".join(map(str, SHORTHAND_PARTS)),
+    generate.add_argument("--shorthand-parts", type=counts(SHORTHAND_PARTS), default=",".join(map(str, SHORTHAND_PARTS)),
                           help="questions of the shorthand split's parts, for both last rounds, comma-separated: "
                                "units added later (power, TiB, mcg ...), later forms and other cases (\"3c\", "
                                "\"KM\"), no verb (\"976 m km\"), values with commas, ounces beside liters, "
                                "said values, plain values (default: %(default)s)")
+    generate.add_argument("--more-parts", type=counts(MORE_PARTS), default=",".join(map(str, MORE_PARTS)),
+                          help="questions of the more split's parts, for both last rounds, comma-separated: units "
+                               "added after the shorthand split (angles, forces, data rates, light years, dL ...) "
+                               "or first units written like them, units of the shorthand split again (default: "
+                               "%(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
                           help="valid, test and written questions each (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
@@ -1083,7 +1179,8 @@ def main(argv=None):
                                               n_letters_focus=args.n_letters_focus,
                                               n_letters_said=args.n_letters_said,
                                               n_letters_plain=args.n_letters_plain,
-                                              shorthand_parts=args.shorthand_parts).items():
+                                              shorthand_parts=args.shorthand_parts,
+                                              more_parts=args.more_parts).items():
             print(f"{split}: {path}")
         return 0
     problems = check_files(args.files)
