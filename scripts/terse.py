@@ -7,9 +7,11 @@ ounce, G/M/T beside another data unit are giga/mega/terabytes, all-lowercase kb/
 bytes). It is a probe of reading units written short, not a split: the train split's phrasings
 include these shapes, but no question of it was drawn from this list. `--categories data` is
 the data-size probe of docs/log.md's entries from 2026-12-03 on, question for question.
+`--later` and `--more` ask the units added later instead (units.LATER_UNITS, units.MORE_UNITS).
 
     python scripts/terse.py --adapters src/unitlm --out runs/terse.json
     python scripts/terse.py --categories data,temperature
+    python scripts/terse.py --more --out runs/terse_more.json
 """
 
 import argparse
@@ -39,18 +41,32 @@ LATER = {
     "data": "PB,TiB,TB,GB", "pressure": "MPa,inHg,psi,kPa,hPa,bar", "power": "W,kW,MW,hp,watts,horsepower",
     "frequency": "Hz,kHz,MHz,GHz",
 }
+# `--more`: the units added after the shorthand split (units.MORE_UNITS) beside their category's common forms;
+# only pairs with one of them are asked.
+MORE = {
+    "angle": "deg,°,rad,grad,arcmin,arcsec,rev,degrees,radians", "force": "N,kN,lbf,kgf,dyn,newtons",
+    "data rate": "bps,kbps,Mbps,Gbps,B/s,kB/s,MB/s,GB/s", "length": "dm,ly,AU,km,mi,cm,m",
+    "volume": "dL,cL,yd3,bbl,barrels,mL,L,gal,ft3", "time": "millennia,years,centuries", "speed": "km/s,km/h,mph,m/s",
+    "data": "EB,PB,TB", "area": "mm2,mm²,cm2,sq in", "energy": "MWh,therms,kWh,MJ,BTU", "pressure": "GPa,MPa,psi,Pa",
+    "power": "mW,GW,BTU/h,W,MW,kW", "frequency": "THz,rpm,GHz,Hz",
+}
+ADDED = {"later": "LATER_UNITS", "more": "MORE_UNITS"}  # the units each table's pairs must hold one of
 SHAPES = ["How many {a} is {n} {b}?", "What is {n} {b} in {a}?", "{n} {b} to {a}", "Convert {n}{b} to {a}",
           "How many {a} in {n} {b}?"]
 VALUES = [2, 3, 4, 5, 7, 8, 10, 12, 16, 25, 64, 100, 250, 512, 0.5, 1.5]
 
 
-def questions(category: str, seed: int = 1, later: bool = False) -> list[tuple[str, float]]:
+def questions(category: str, seed: int = 1, later: bool = False, table: str | None = None) -> list[tuple[str, float]]:
     """(question, exact answer) for every ordered pair of the category's forms that name two different units
-    (`later`: of LATER's forms, pairs with a unit added later)."""
-    offset = 100 + list(LATER).index(category) if later else list(FORMS).index(category)
+    (`later`, or `table` "later" or "more": of LATER's or MORE's forms, pairs with a unit added then)."""
+    table = table or ("later" if later else None)
+    forms = {"later": LATER, "more": MORE, None: FORMS}[table]
+    offset = {"later": 100, "more": 200, None: 0}[table] + list(forms).index(category)
     rng = random.Random(seed + offset)  # data: seed 1, as the data-size probe always drew
-    forms = (LATER if later else FORMS)[category].split(",")
-    added = {unit.name for unit in getattr(units, "LATER_UNITS", [])}
+    forms = forms[category].split(",")
+    added = {unit.name for unit in getattr(units, ADDED.get(table, ""), [])}
+    largest = 1e16 if table == "more" else 1e10  # light years in km
+    later = table is not None
     out = []
     for a in forms:
         for b in forms:
@@ -62,7 +78,7 @@ def questions(category: str, seed: int = 1, later: bool = False) -> list[tuple[s
             if " " in b:  # "5 fl oz", not "5fl oz"
                 shape = shape.replace("{n}{b}", "{n} {b}")
             answer = units.convert(n, source, target)
-            if later and not 1e-3 <= abs(answer) < 1e10:  # "1.5 ms to fortnights": nobody asks
+            if later and not 1e-3 <= abs(answer) < largest:  # "1.5 ms to fortnights": nobody asks
                 continue
             out.append((shape.format(a=a, b=b, n=n), answer))
     return out
@@ -73,11 +89,16 @@ def main(argv=None) -> int:
     parser.add_argument("--adapters", type=Path, default=Path(units.__file__).parent,
                         help="folder holding sft_model and rft_model (default: the package's)")
     parser.add_argument("--categories", default=",".join(FORMS), help="comma-separated categories (default: all)")
-    parser.add_argument("--later", action="store_true", help="ask LATER's pairs (units added later) instead")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--later", action="store_true", help="ask LATER's pairs (units added later) instead")
+    which.add_argument("--more", action="store_true", help="ask MORE's pairs (units added last) instead")
     parser.add_argument("--out", type=Path, default=Path("runs/terse.json"))
     args = parser.parse_args(argv)
-    categories = ",".join(LATER) if args.later and args.categories == ",".join(FORMS) else args.categories
-    asked = [(category, q, gold) for category in categories.split(",") for q, gold in questions(category, later=args.later)]
+    table = "later" if args.later else "more" if args.more else None
+    categories = args.categories
+    if table and categories == ",".join(FORMS):
+        categories = ",".join(LATER if args.later else MORE)
+    asked = [(category, q, gold) for category in categories.split(",") for q, gold in questions(category, table=table)]
     result = {"questions": len(asked), "adapters": str(args.adapters), "misses": {}}
     for name, module in (("sft", sft), ("rft", rft)):
         answers = module.load(args.adapters / f"{name}_model").answer(*[q for _, q, _ in asked])

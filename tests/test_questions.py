@@ -161,7 +161,7 @@ def test_ambiguous_questions_cover_default_and_named_readings():
 def test_same_seed_same_files(tmp_path):
     a = questions.write_splits(tmp_path / "a", 200, 50, seed=1, per_reading=2)
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2)
-    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand"}
+    assert set(a) == {"train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand", "more"}
     for split in a:
         assert filecmp.cmp(a[split], b[split], shallow=False)
     assert Dataset(a["train"]).data[0][2].endswith("</answer>")
@@ -193,7 +193,7 @@ def test_forms_split_writes_everyday_pairs_as_typed_and_leaves_the_other_splits(
     b = questions.write_splits(tmp_path / "b", 200, 50, seed=1, per_reading=2, n_forms=30, n_values=10, n_plain=5)
     assert len(json.loads(b["forms"].read_text())) == 45 and len(json.loads(a["forms"].read_text())) == 0
     assert all(filecmp.cmp(a[split], b[split], shallow=False) for split in a
-               if split not in ("forms", "letters", "shorthand"))  # the later splits leave out the forms split's questions
+               if split not in ("forms", "letters", "shorthand", "more"))  # the later splits leave out the forms split's questions
 
 
 def test_letters_split_writes_units_as_letters_on_seen_pairs_above_absolute_zero():
@@ -257,7 +257,33 @@ def test_shorthand_split_writes_later_units_later_forms_terse_shapes_and_commas(
     assert not any(w.startswith(t) for t in new for w in held_out), "the written split's templates stay held out"
 
 
-def test_lookup_reads_every_later_unit_and_form_and_each_case_form_names_its_unit():
+def test_more_split_writes_the_units_added_after_the_shorthand_split_and_leaves_the_others():
+    taken = {"30 deg to rad"}
+    more = questions.more_examples(0, taken, 60, 20)
+    assert len(more) == 80 and len({e.question for e in more}) == 80 and not {e.question for e in more} & taken
+    added, contrast = {u.name for u in units.MORE_UNITS}, {u.name for u in units.SHORTHAND_UNITS}
+    assert not added & contrast
+    new = [e for e in more[:60] if {e.source, e.target} & added]
+    assert len(new) > 0.6 * 60 and all({e.source, e.target} <= contrast for e in more[:60] if e not in new)
+    assert {"angle", "force", "data rate"} <= {e.category for e in new}
+    assert all({e.source, e.target} & {u.name for u in units.LATER_UNITS} for e in more[60:])
+    for e in more:  # the gold arithmetic gives the exact answer; no question lower-cased where that changes a unit
+        expression = e.reasoning.split("<answer>")[1].split("</answer>")[0]
+        assert calc.evaluate(expression) == pytest.approx(e.answer, rel=1e-4, abs=1e-9), e
+        assert not (e.category in questions.MORE_CASED and e.question == e.question.lower()), e
+    light = questions.more_examples(0, set(), 400, 0)
+    assert [e for e in light if "light year" in (e.source, e.target) and e.answer > 1e10], "answers past 1e10 count"
+
+
+def test_lookup_reads_every_added_unit_and_form_and_each_case_form_names_its_unit():
+    for unit in units.MORE_UNITS:
+        assert all(units.lookup(form, unit.category) is unit for form in unit.forms)
+        assert all(units.lookup(form) is unit for form in unit.forms), unit.name
+    assert units.lookup("mW").name == "milliwatt" and units.lookup("MW").name == "megawatt"
+    assert units.lookup("Mbps").name == "megabit per second" and units.lookup("MBps").name == "megabyte per second"
+    assert units.convert(1, "ly", "km") == pytest.approx(9.4607e12, rel=1e-4)
+    assert units.convert(60, "rpm", "Hz") == pytest.approx(1) and units.convert(100, "Mbps", "MB/s") == pytest.approx(12.5)
+    assert units.convert(180, "deg", "rad") == pytest.approx(3.14159265) and units.convert(1, "lbf", "N") == pytest.approx(4.448222)
     for unit in units.LATER_UNITS:
         assert all(units.lookup(form, unit.category) is unit for form in unit.forms)
     for unit in units.ALL_UNITS:
@@ -276,15 +302,15 @@ def test_shipped_splits_are_what_the_generator_writes(tmp_path):
                for split, path in paths.items())
 
 
-def test_shipped_sft_adapter_trained_on_the_letters_splits_first_part():
-    """SFT's last round reads the first part of the letters split alone (recipes/full.toml's max_examples), from the
-    split as shipped."""
+@pytest.mark.parametrize("adapter", ["sft", "rft"])
+def test_shipped_adapters_last_round_read_the_more_split_as_shipped(adapter):
     from unitlm import finetune
     from unitlm.data import file_hash, split_path
 
-    metadata = json.loads((finetune.PACKAGE_DIR / "sft_model" / finetune.METADATA).read_text())
-    assert metadata["config"]["max_examples"] == questions.N_LETTERS
-    assert metadata["train_file"].endswith("letters") and metadata["train_file_sha256"] == file_hash(split_path("letters"))
+    metadata = json.loads((finetune.PACKAGE_DIR / f"{adapter}_model" / finetune.METADATA).read_text())
+    assert metadata["pipeline_stage"] == f"{adapter}_more"
+    assert metadata["train_file"].endswith("more") and metadata["train_file_sha256"] == file_hash(split_path("more"))
+    assert metadata["replay_file_sha256"] == file_hash(split_path("train"))
 
 
 def test_spoken_values_say_the_value_the_reasoning_computes_with():
@@ -340,7 +366,7 @@ def test_generate_rejects_a_bad_count(capsys):
 
 
 def test_shipped_splits_are_clean_and_tagged():
-    names = ("train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand")
+    names = ("train", "valid", "test", "written", "ambiguous", "forms", "letters", "shorthand", "more")
     assert questions.check_files([split_path(s) for s in names]) == []
     for name in names:
         dataset = Dataset(name)
