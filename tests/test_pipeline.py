@@ -67,8 +67,8 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     assert configs["sft_letters"] == SFTConfig(learning_rate=1e-4, replay=1500, max_questions=300,
                                                train_file="letters", max_examples=600, init_adapter=str(run / "sft_forms_model"),
                                                output_dir=str(run / "sft_letters_model"))
-    assert configs["sft_more"] == SFTConfig(learning_rate=1e-4, replay=2000, epochs=2, max_questions=300,
-                                            train_file="more", init_adapter=str(run / "sft_letters_model"),
+    assert configs["sft_more"] == SFTConfig(learning_rate=3e-4, replay=4000, epochs=2, max_questions=300,
+                                            replay_from="train,shorthand,forms:1300,letters:600", train_file="more", init_adapter=str(run / "sft_letters_model"),
                                             output_dir=str(run / "sft_model"))
     assert configs["rft_gold"] == RFTConfig(max_questions=300, train_file="shorthand", replay=14300,
                                             init_adapter=str(run / "sft_round1_model"),
@@ -84,8 +84,8 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
     assert configs["rft_letters"] == RFTConfig(learning_rate=1e-4, replay=1500, max_questions=300, train_file="letters",
                                                init_adapter=str(run / "rft_forms_model"),
                                                output_dir=str(run / "rft_letters_model"))
-    assert configs["rft_more"] == RFTConfig(learning_rate=1e-4, replay=2000, epochs=2, max_questions=300,
-                                            train_file="more", init_adapter=str(run / "rft_letters_model"),
+    assert configs["rft_more"] == RFTConfig(learning_rate=3e-4, replay=4000, epochs=2, max_questions=300,
+                                            replay_from="train,shorthand,forms,letters", train_file="more", init_adapter=str(run / "rft_letters_model"),
                                             output_dir=str(run / "rft_model"))
     for adapter, stage in (("sft", "sft_more"), ("rft", "rft_more")):
         shipped = json.loads((finetune.PACKAGE_DIR / f"{adapter}_model" / finetune.METADATA).read_text())["config"]
@@ -108,7 +108,7 @@ def test_small_recipe_values(tmp_path):
             for s in ("sft_forms", "rft_forms")} == {(256, 256, 1e-4)}
     assert {(configs[s].max_examples, configs[s].replay) for s in ("sft_letters", "rft_letters")} == {(128, 128)}
     assert {(configs[s].max_examples, configs[s].replay, configs[s].learning_rate)
-            for s in ("sft_more", "rft_more")} == {(128, 128, 1e-4)}
+            for s in ("sft_more", "rft_more")} == {(128, 128, 3e-4)}
 
 
 @pytest.mark.parametrize("text,message", [

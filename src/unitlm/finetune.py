@@ -64,8 +64,10 @@ class TrainConfig:
     warmup_share: float = option(0.05, "share of the steps with a linearly rising learning rate", at_least=0,
                                  at_most=1)
     max_examples: int | None = option(None, "train on only the first N training pairs (default: all)", at_least=1)
-    replay: int = option(0, "pairs of the train split mixed in at random, so a round on a narrow file (the forms "
+    replay: int = option(0, "pairs mixed in at random from --replay-from, so a round on a narrow file (the forms "
                             "split) keeps what the rounds before it taught", at_least=0)
+    replay_from: str = option("train", "where the replay pairs come from: splits or files, comma-separated, each as "
+                                       "NAME or NAME:N (its first N pairs), drawn from all of them together")
     seed: int = option(0, "seed of LoRA's initial weights and of the batch order", at_least=0)
 
     def __post_init__(self):
@@ -342,9 +344,26 @@ def training_pairs(stage: Stage, config: TrainConfig) -> tuple[list[tuple[str, s
                         f"({(stage.pair.__doc__ or '').strip().splitlines()[0]})")
     pairs = pairs[: config.max_examples]
     if config.replay:
-        train = [pair for entry in Dataset("train").data if (pair := stage.pair(entry, config)) is not None]
-        pairs += random.Random(f"replay-{config.seed}").sample(train, min(config.replay, len(train)))
+        pool = []
+        for name, first in replay_sources(config.replay_from):
+            pool += [pair for entry in Dataset(name).data if (pair := stage.pair(entry, config)) is not None][:first]
+        pairs += random.Random(f"replay-{config.seed}").sample(pool, min(config.replay, len(pool)))
     return pairs, dataset.path
+
+
+def replay_sources(text: str) -> list[tuple[str, int | None]]:
+    """`replay_from` as (split or file, first N pairs or None for all).
+
+    >>> replay_sources("train,forms:1300")
+    [('train', None), ('forms', 1300)]
+    """
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, first = part.rpartition(":") if part.rpartition(":")[2].isdigit() else (part, "", "")
+        out.append((name, int(first) if first else None))
+    if not out:
+        raise ValueError("replay_from: name at least one split or file")
+    return out
 
 
 def train(stage: Stage, config: TrainConfig):
@@ -359,8 +378,11 @@ def train(stage: Stage, config: TrainConfig):
     pairs, path = training_pairs(stage, config)
     metadata = {"stage": stage.name, "train_file": source_name(config.train_file, output_dir.parent),
                 "train_file_sha256": file_hash(path), "command": stage.make_command}
-    if config.replay:
+    if config.replay and config.replay_from == "train":
         metadata["replay_file_sha256"] = file_hash(split_path("train"))
+    elif config.replay:
+        metadata["replay_files_sha256"] = {name: file_hash(Dataset(name).path)
+                                           for name, _ in replay_sources(config.replay_from)}
     train_adapter(pairs, output_dir, config, metadata)
     if not is_main_process():  # under torchrun, rank 0 saved the adapter and evaluates it
         return None
