@@ -350,3 +350,18 @@ def test_replay_mixes_train_pairs_into_a_round(tmp_path):
     assert all(train.get(question) == target for question, target in pairs[1:])
     assert pairs == finetune.training_pairs(rft.STAGE, config)[0]
     assert finetune.training_pairs(rft.STAGE, rft.RFTConfig(train_file=str(tmp_path / "d.json")))[0] == pairs[:1]
+
+
+def test_replay_from_draws_from_several_splits_each_cut_to_its_first_pairs(tmp_path):
+    """`replay_from` pools its splits (NAME:N: the first N pairs of NAME) and draws the replay pairs from the pool."""
+    from unitlm.data import Dataset
+
+    (tmp_path / "d.json").write_text(json.dumps([["How many m in 2 km?", 2000.0,
+                                                  "1 kilometer = 1000 meter. 1 meter = 1 meter. <answer>2 * 1000 / 1</answer>"]]))
+    assert finetune.replay_sources(" train , forms:3,letters") == [("train", None), ("forms", 3), ("letters", None)]
+    config = rft.RFTConfig(train_file=str(tmp_path / "d.json"), replay=40, replay_from="forms:3,letters:5")
+    pairs, _ = finetune.training_pairs(rft.STAGE, config)
+    pool = {e[0] for e in Dataset("forms").data[:3]} | {e[0] for e in Dataset("letters").data[:5]}
+    assert len(pairs) == 1 + 8 and {q for q, _ in pairs[1:]} == pool, "a pool smaller than `replay` is taken whole"
+    with pytest.raises(ValueError, match="replay_from"):
+        finetune.replay_sources(" , ")

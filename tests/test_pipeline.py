@@ -19,10 +19,9 @@ HYPERPARAMETERS = ("epochs", "learning_rate", "batch_size", "rank", "alpha", "to
 @pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
 def test_every_shipped_recipe_builds_and_keeps_its_run_inside_its_folder(path, tmp_path):
     configs = pipeline.stage_configs(pipeline.read_recipe(path), tmp_path / "run", str(path))
-    assert set(configs) == {"evaluate", "sft", "sft_forms", "sft_letters", "sft_more", "rft_gold", "datagen", "rft",
-                            "rft_forms", "rft_letters", "rft_more"}
-    for name in ("sft", "sft_forms", "sft_letters", "sft_more", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters",
-                 "rft_more"):
+    assert set(configs) == {"evaluate", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms",
+                            "rft_letters"}
+    for name in ("sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters"):
         config = configs[name]
         for field in ("output_dir", "init_adapter", "out", "adapter"):
             if getattr(config, field, None) is not None:
@@ -33,21 +32,18 @@ def test_every_shipped_recipe_builds_and_keeps_its_run_inside_its_folder(path, t
     assert configs["rft_forms"].init_adapter == configs["rft"].output_dir and configs["rft_forms"].train_file == "forms"
     assert configs["rft_letters"].init_adapter == configs["rft_forms"].output_dir
     assert configs["rft_letters"].train_file == "letters"
-    assert configs["rft_more"].init_adapter == configs["rft_letters"].output_dir and configs["rft_more"].train_file == "more"
-    assert configs["rft_more"].output_dir == str(tmp_path / "run" / "rft_model"), "the last round is the RFT adapter"
+    assert configs["rft_letters"].output_dir == str(tmp_path / "run" / "rft_model"), "the last round is the RFT adapter"
     assert configs["sft_forms"].init_adapter == configs["sft"].output_dir and configs["sft_forms"].train_file == "forms"
     assert configs["sft_letters"].init_adapter == configs["sft_forms"].output_dir
     assert configs["sft_letters"].train_file == "letters"
-    assert configs["sft_more"].init_adapter == configs["sft_letters"].output_dir and configs["sft_more"].train_file == "more"
-    assert configs["sft_more"].output_dir == str(tmp_path / "run" / "sft_model"), "the last round is the SFT adapter"
+    assert configs["sft_letters"].output_dir == str(tmp_path / "run" / "sft_model"), "the last round is the SFT adapter"
 
 
 def test_each_stage_reads_the_stages_whose_paths_its_config_names(tmp_path):
     configs = pipeline.stage_configs(pipeline.read_recipe(pipeline.recipe_path("full")), tmp_path / "run")
     assert {k: v for k, v in pipeline.stage_inputs(configs).items() if v} == {
         "sft_forms": {"sft"}, "sft_letters": {"sft_forms"}, "rft_gold": {"sft"}, "datagen": {"rft_gold"},
-        "rft": {"rft_gold", "datagen"}, "rft_forms": {"rft"}, "rft_letters": {"rft_forms"}, "sft_more": {"sft_letters"},
-        "rft_more": {"rft_letters"}}
+        "rft": {"rft_gold", "datagen"}, "rft_forms": {"rft"}, "rft_letters": {"rft_forms"}}
 
 
 def test_shipped_recipes_are_small_and_full():
@@ -66,10 +62,7 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
                                              output_dir=str(run / "sft_forms_model"))
     assert configs["sft_letters"] == SFTConfig(learning_rate=1e-4, replay=1500, max_questions=300,
                                                train_file="letters", max_examples=600, init_adapter=str(run / "sft_forms_model"),
-                                               output_dir=str(run / "sft_letters_model"))
-    assert configs["sft_more"] == SFTConfig(learning_rate=3e-4, replay=4000, epochs=2, max_questions=300,
-                                            replay_from="train,shorthand,forms:1300,letters:600", train_file="more", init_adapter=str(run / "sft_letters_model"),
-                                            output_dir=str(run / "sft_model"))
+                                               output_dir=str(run / "sft_model"))
     assert configs["rft_gold"] == RFTConfig(max_questions=300, train_file="shorthand", replay=14300,
                                             init_adapter=str(run / "sft_round1_model"),
                                             output_dir=str(run / "rft_gold_model"))
@@ -82,12 +75,8 @@ def test_full_recipe_is_the_recipe_of_the_shipped_adapters(tmp_path):
                                              init_adapter=str(run / "rft_round1_model"),
                                              output_dir=str(run / "rft_forms_model"))
     assert configs["rft_letters"] == RFTConfig(learning_rate=1e-4, replay=1500, max_questions=300, train_file="letters",
-                                               init_adapter=str(run / "rft_forms_model"),
-                                               output_dir=str(run / "rft_letters_model"))
-    assert configs["rft_more"] == RFTConfig(learning_rate=3e-4, replay=4000, epochs=2, max_questions=300,
-                                            replay_from="train,shorthand,forms,letters", train_file="more", init_adapter=str(run / "rft_letters_model"),
-                                            output_dir=str(run / "rft_model"))
-    for adapter, stage in (("sft", "sft_more"), ("rft", "rft_more")):
+                                               init_adapter=str(run / "rft_forms_model"), output_dir=str(run / "rft_model"))
+    for adapter, stage in (("sft", "sft_letters"), ("rft", "rft_letters")):
         shipped = json.loads((finetune.PACKAGE_DIR / f"{adapter}_model" / finetune.METADATA).read_text())["config"]
         for field in (*HYPERPARAMETERS, "train_file"):
             value = getattr(configs[stage], field)
@@ -102,13 +91,11 @@ def test_small_recipe_values(tmp_path):
     assert configs["evaluate"].max_questions == 100
     assert (configs["sft"].max_examples, configs["rft_gold"].max_examples, configs["rft"].learning_rate) == (3072, 1024, 1e-4)
     assert [getattr(configs["datagen"], f) for f in ("max_questions", "skip_questions", "oversample")] == [192, 1024, 8]
-    trained = ("sft", "sft_forms", "sft_letters", "sft_more", "rft_gold", "rft", "rft_forms", "rft_letters", "rft_more")
+    trained = ("sft", "sft_forms", "sft_letters", "rft_gold", "rft", "rft_forms", "rft_letters")
     assert {configs[s].max_questions for s in trained} == {100}
     assert {(configs[s].max_examples, configs[s].replay, configs[s].learning_rate)
             for s in ("sft_forms", "rft_forms")} == {(256, 256, 1e-4)}
     assert {(configs[s].max_examples, configs[s].replay) for s in ("sft_letters", "rft_letters")} == {(128, 128)}
-    assert {(configs[s].max_examples, configs[s].replay, configs[s].learning_rate)
-            for s in ("sft_more", "rft_more")} == {(128, 128, 3e-4)}
 
 
 @pytest.mark.parametrize("text,message", [
@@ -169,38 +156,32 @@ def test_pipeline_runs_every_stage_once_into_the_run(tmp_path, fake_stages):
     calls = fake_stages()
     run = pipeline.run_pipeline(pipeline.recipe_path("small"), tmp_path / "run")
     assert [c[0] for c in calls] == ["cot.test_model", "sft.train_model", "sft.train_model", "sft.train_model",
-                                     "sft.train_model", "sft.test_model", "rft.train_model", "datagen.generate_data",
-                                     "rft.train_model", "rft.train_model", "rft.train_model", "rft.train_model",
-                                     "rft.test_model"]
+                                     "sft.test_model", "rft.train_model", "datagen.generate_data", "rft.train_model",
+                                     "rft.train_model", "rft.train_model", "rft.test_model"]
     assert calls[0][1] == (None, "test", 100)
-    sft_config, sft_forms_config, letters_config, more_config = (calls[i][1][0] for i in range(1, 5))
-    gold_config, datagen_config, rft_config, forms_config, rft_letters_config, rft_more_config = (
-        calls[i][1][0] for i in range(6, 12))
+    sft_config, sft_forms_config, letters_config = calls[1][1][0], calls[2][1][0], calls[3][1][0]
+    gold_config, datagen_config, rft_config, forms_config, rft_letters_config = (calls[i][1][0] for i in range(5, 10))
     assert sft_config.output_dir == str(run / "sft_round1_model") and sft_config.max_examples == 3072
     assert sft_forms_config.init_adapter == sft_config.output_dir == gold_config.init_adapter
     assert sft_forms_config.output_dir == str(run / "sft_forms_model") and sft_forms_config.train_file == "forms"
     assert letters_config.init_adapter == sft_forms_config.output_dir and letters_config.train_file == "letters"
-    assert letters_config.output_dir == str(run / "sft_letters_model")
-    assert more_config.init_adapter == letters_config.output_dir and more_config.train_file == "more"
-    assert more_config.output_dir == str(run / "sft_model")
+    assert letters_config.output_dir == str(run / "sft_model")
     assert gold_config.train_file == "train" and gold_config.output_dir == str(run / "rft_gold_model")
     assert datagen_config.adapter == gold_config.output_dir and datagen_config.out == str(run / "rft_data.json")
     assert rft_config.train_file == datagen_config.out and rft_config.output_dir == str(run / "rft_round1_model")
     assert forms_config.init_adapter == rft_config.output_dir and forms_config.output_dir == str(run / "rft_forms_model")
     assert rft_letters_config.init_adapter == forms_config.output_dir and rft_letters_config.train_file == "letters"
-    assert rft_letters_config.output_dir == str(run / "rft_letters_model")
-    assert rft_more_config.init_adapter == rft_letters_config.output_dir and rft_more_config.train_file == "more"
-    assert rft_more_config.output_dir == str(run / "rft_model")
-    assert calls[5][1] == (str(run / "sft_model"), "test", 100)
-    assert calls[12][1] == (str(run / "rft_model"), "test", 100), "each method is scored on its last round only"
+    assert rft_letters_config.output_dir == str(run / "rft_model")
+    assert calls[4][1] == (str(run / "sft_model"), "test", 100)
+    assert calls[10][1] == (str(run / "rft_model"), "test", 100), "each method is scored on its last round only"
     assert sorted(p.stem for p in (run / "stages").glob("*.done")) == sorted(pipeline.STAGES)
     assert sorted(p.stem for p in (run / "results").glob("*.json")) == ["cot", "rft", "sft"]
     assert json.loads((run / "results" / "sft.json").read_text())["log_dir"] == "sft_model_logs"
     done = {p.stem: json.loads(p.read_text())["result"] for p in (run / "stages").glob("*.done")}
-    assert [done[s]["output_dir"] for s in ("sft", "sft_forms", "sft_letters", "sft_more", "rft_gold", "rft",
-                                            "rft_forms", "rft_letters", "rft_more")] == [
-        "sft_round1_model", "sft_forms_model", "sft_letters_model", "sft_model", "rft_gold_model", "rft_round1_model",
-        "rft_forms_model", "rft_letters_model", "rft_model"]
+    assert [done[s]["output_dir"] for s in ("sft", "sft_forms", "sft_letters", "rft_gold", "rft", "rft_forms",
+                                            "rft_letters")] == [
+        "sft_round1_model", "sft_forms_model", "sft_model", "rft_gold_model", "rft_round1_model", "rft_forms_model",
+        "rft_model"]
     assert done["datagen"]["out"] == "rft_data.json" and "path" not in done["data"]["train"]
     assert json.loads((run / "recipe.json").read_text())["name"] == "small"
     assert "| rft | test |" in (run / "report.md").read_text()
@@ -211,9 +192,9 @@ def test_a_method_left_out_of_evaluate_is_not_scored(tmp_path, fake_stages):
     recipe = tmp_path / "r.toml"
     recipe.write_text('[evaluate]\nmethods = "rft"\n')
     run = pipeline.run_pipeline(recipe, tmp_path / "run")
-    assert [c[0] for c in calls] == ["sft.train_model", "sft.train_model", "sft.train_model", "sft.train_model",
-                                     "rft.train_model", "datagen.generate_data", "rft.train_model", "rft.train_model",
-                                     "rft.train_model", "rft.train_model", "rft.test_model"]
+    assert [c[0] for c in calls] == ["sft.train_model", "sft.train_model", "sft.train_model", "rft.train_model",
+                                     "datagen.generate_data", "rft.train_model", "rft.train_model", "rft.train_model",
+                                     "rft.test_model"]
     assert sorted(p.stem for p in (run / "results").glob("*.json")) == ["rft"]
     assert "skipped" in json.loads((run / "stages" / "cot.done").read_text())["result"]
 
@@ -231,18 +212,18 @@ def test_pipeline_resumes_stage_by_stage(tmp_path, fake_stages):
     with pytest.raises(RuntimeError, match="boom"):
         pipeline.run_pipeline(recipe, run)
     assert sorted(p.stem for p in (run / "stages").glob("*.done")) == ["cot", "data", "rft_gold", "sft", "sft_forms",
-                                                                        "sft_letters", "sft_more"]
+                                                                        "sft_letters"]
 
     calls = fake_stages()
     pipeline.run_pipeline(recipe, run)
     assert [c[0] for c in calls] == ["datagen.generate_data", "rft.train_model", "rft.train_model", "rft.train_model",
-                                     "rft.train_model", "rft.test_model"]
+                                     "rft.test_model"]
 
     calls = fake_stages()
     pipeline.run_pipeline(recipe, run)
     assert calls == [], "a finished run redoes nothing"
 
-    (run / "stages" / "sft_more.done").unlink()
+    (run / "stages" / "sft_letters.done").unlink()
     calls = fake_stages()
     pipeline.run_pipeline(recipe, run)
     assert [c[0] for c in calls] == ["sft.train_model", "sft.test_model"]
@@ -250,10 +231,9 @@ def test_pipeline_resumes_stage_by_stage(tmp_path, fake_stages):
     (run / "stages" / "sft_forms.done").unlink()
     calls = fake_stages()
     pipeline.run_pipeline(recipe, run)
-    assert [c[0] for c in calls] == ["sft.train_model", "sft.train_model", "sft.train_model", "sft.test_model"], \
+    assert [c[0] for c in calls] == ["sft.train_model", "sft.train_model", "sft.test_model"], \
         "a stage done again redoes the stages that read its adapter"
-    assert [c[1][0].output_dir for c in calls[:3]] == [str(run / "sft_forms_model"), str(run / "sft_letters_model"),
-                                                       str(run / "sft_model")]
+    assert [c[1][0].output_dir for c in calls[:2]] == [str(run / "sft_forms_model"), str(run / "sft_model")]
 
 
 def test_pipeline_refuses_to_mix_recipes(tmp_path, fake_stages, capsys, run_cli):
@@ -281,15 +261,15 @@ def test_a_resumed_run_may_change_what_only_unfinished_stages_use(tmp_path, fake
     edited.write_text(text.replace("[rft_forms]", "[rft_forms]\nseed = 3", 1))
     calls = fake_stages()
     pipeline.run_pipeline(edited, run)
-    assert [c[0] for c in calls] == ["sft.train_model", "sft.train_model", "sft.train_model", "sft.test_model",
-                                     "rft.train_model", "rft.train_model", "rft.train_model", "rft.test_model"], \
-        "sft_letters reads sft_forms' adapter, rft_letters rft_forms': each done again after it, and the more rounds"
-    assert calls[4][1][0].seed == 3
+    assert [c[0] for c in calls] == ["sft.train_model", "sft.train_model", "sft.test_model", "rft.train_model",
+                                     "rft.train_model", "rft.test_model"], \
+        "sft_letters reads sft_forms' adapter, rft_letters rft_forms': each done again after it"
+    assert calls[3][1][0].seed == 3
     assert json.loads((run / "stages" / "data.done").read_text())["result"] == pipeline.stage_data(run, {})
     assert json.loads((run / "recipe.json").read_text())["recipe"]["rft_forms"]["seed"] == 3
 
 
-@pytest.mark.parametrize("split", ["train", "forms", "letters", "more"])
+@pytest.mark.parametrize("split", ["train", "forms", "letters"])
 def test_pipeline_refuses_to_resume_a_run_of_other_splits(split, tmp_path, fake_stages, capsys, run_cli):
     fake_stages()
     run = pipeline.run_pipeline(pipeline.recipe_path("small"), tmp_path / "run")
@@ -315,9 +295,8 @@ def test_pipeline_stamps_each_adapter_with_the_command_that_reproduces_it(tmp_pa
     monkeypatch.setattr(sft, "train_model", train_into_folder)
     monkeypatch.setattr(rft, "train_model", train_into_folder)
     pipeline.run_pipeline(pipeline.recipe_path("full"), tmp_path / "run")
-    for folder, stage in (("sft_round1_model", "sft"), ("sft_forms_model", "sft_forms"),
-                          ("sft_letters_model", "sft_letters"), ("sft_model", "sft_more"), ("rft_forms_model", "rft_forms"),
-                          ("rft_letters_model", "rft_letters"), ("rft_model", "rft_more")):
+    for folder, stage in (("sft_round1_model", "sft"), ("sft_forms_model", "sft_forms"), ("sft_model", "sft_letters"),
+                          ("rft_forms_model", "rft_forms"), ("rft_model", "rft_letters")):
         metadata = json.loads((tmp_path / "run" / folder / finetune.METADATA).read_text())
         assert metadata["reproduce"] == f"unitlm pipeline --budget full --run {tmp_path / 'run'}"
         assert metadata["pipeline_stage"] == stage

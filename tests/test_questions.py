@@ -286,8 +286,11 @@ def test_lookup_reads_every_added_unit_and_form_and_each_case_form_names_its_uni
     assert units.convert(180, "deg", "rad") == pytest.approx(3.14159265) and units.convert(1, "lbf", "N") == pytest.approx(4.448222)
     for unit in units.LATER_UNITS:
         assert all(units.lookup(form, unit.category) is unit for form in unit.forms)
-    for unit in units.ALL_UNITS:
+    for unit in units.SHORTHAND_UNITS:  # the units the shorthand split writes, in their other cases among them
         for form in units.later_forms(unit) + questions.case_forms(unit):
+            assert units.lookup(form, unit.category) is unit, (form, unit.name)
+    for unit in units.ALL_UNITS:
+        for form in questions.case_forms(unit, units.ALL_UNITS):
             assert units.lookup(form, unit.category) is unit, (form, unit.name)
     assert units.lookup("c", "volume").name == "cup" and units.lookup("c").name == "degree Celsius"
     assert "mb" not in questions.case_forms(units.BY_NAME["megabit"])
@@ -302,15 +305,15 @@ def test_shipped_splits_are_what_the_generator_writes(tmp_path):
                for split, path in paths.items())
 
 
-@pytest.mark.parametrize("adapter", ["sft", "rft"])
-def test_shipped_adapters_last_round_read_the_more_split_as_shipped(adapter):
+def test_shipped_sft_adapter_trained_on_the_letters_splits_first_part():
+    """SFT's last round reads the first part of the letters split alone (recipes/full.toml's max_examples), from the
+    split as shipped."""
     from unitlm import finetune
     from unitlm.data import file_hash, split_path
 
-    metadata = json.loads((finetune.PACKAGE_DIR / f"{adapter}_model" / finetune.METADATA).read_text())
-    assert metadata["pipeline_stage"] == f"{adapter}_more"
-    assert metadata["train_file"].endswith("more") and metadata["train_file_sha256"] == file_hash(split_path("more"))
-    assert metadata["replay_file_sha256"] == file_hash(split_path("train"))
+    metadata = json.loads((finetune.PACKAGE_DIR / "sft_model" / finetune.METADATA).read_text())
+    assert metadata["config"]["max_examples"] == questions.N_LETTERS
+    assert metadata["train_file"].endswith("letters") and metadata["train_file_sha256"] == file_hash(split_path("letters"))
 
 
 def test_spoken_values_say_the_value_the_reasoning_computes_with():

@@ -9,27 +9,24 @@ Stages: data (record the shipped splits), cot (eval), sft (train), sft_forms
 (the sft adapter continued on the forms split, everyday pairs in the forms people
 type, with train questions mixed in), sft_letters (that adapter continued on the
 letters split, units written as letters, "20 C to F", with train questions mixed
-in), sft_more (that adapter continued on the more split, units added later: angles,
-forces, data rates ..., with train questions mixed in + test), rft_gold (RFT round 0: the sft
+in + test), rft_gold (RFT round 0: the sft
 stage's adapter, trained further on the generator's gold reasoning), datagen
 (sample from that adapter, keep what is correct), rft (round 1: round 0 continued
 on the kept samples), rft_forms (round 2: round 1 continued on the forms split as
 sft_forms does), rft_letters (round 3: round 2 continued on the whole letters split,
-its parts for RFT too), rft_more (round 4: round 3 continued on the more split as
-sft_more does, + test), then `unitlm report`.
-Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_forms_model, RUN/sft_letters_model,
-RUN/sft_model, RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_forms_model,
-RUN/rft_letters_model, RUN/rft_model (the
+its parts for RFT too, + test), then `unitlm report`.
+Every file of a run is in its folder: RUN/sft_round1_model, RUN/sft_forms_model, RUN/sft_model,
+RUN/rft_gold_model, RUN/rft_data.json, RUN/rft_round1_model, RUN/rft_forms_model, RUN/rft_model (the
 adapters `unitlm ship` takes are sft_model and rft_model), their logs,
 RUN/results/<method>.json (see report.py). A finished stage writes
 RUN/stages/<name>.done with its result and is skipped on a rerun; delete that
 file to redo it (and the stages that read what it makes). A resumed run may
-change the recipe's tables and the forms, letters and more splits for the stages not
+change the recipe's tables and the forms and letters splits for the stages not
 yet done (redo the forms stages after editing [sft_forms]),
 nothing a finished stage used. Nothing here writes into the package.
 
 A recipe is a TOML file with a table per stage ([evaluate], [sft], [sft_forms],
-[sft_letters], [sft_more], [rft_gold], [datagen], [rft], [rft_forms], [rft_letters], [rft_more]); each sets fields of that stage's
+[sft_letters], [rft_gold], [datagen], [rft], [rft_forms], [rft_letters]); each sets fields of that stage's
 config class, and a field it leaves out keeps its default (`unitlm sft train --help` lists them). Where each
 stage reads and writes is the pipeline's to set, not the recipe's.
 """
@@ -46,12 +43,10 @@ from pathlib import Path
 from . import report
 from .options import from_table, option, validate
 
-STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "sft_more", "rft_gold", "datagen", "rft", "rft_forms",
-          "rft_letters", "rft_more")
+STAGES = ("data", "cot", "sft", "sft_forms", "sft_letters", "rft_gold", "datagen", "rft", "rft_forms", "rft_letters")
 TRAINED = tuple(name for name in STAGES if name.startswith(("sft", "rft")))  # the stages that train an adapter
-SCORED_AS = {"sft_more": "sft", "rft_more": "rft"}  # the stages whose adapter is a method's final one
-READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters", "rft_letters"},  # splits only some
-           "more": {"sft_more", "rft_more"}}                                                # stages read
+SCORED_AS = {"sft_letters": "sft", "rft_letters": "rft"}  # the stages whose adapter is a method's final one
+READ_BY = {"forms": {"sft_forms", "rft_forms"}, "letters": {"sft_letters", "rft_letters"}}  # splits only some stages read
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"  # beside src/ in a checkout
 EPILOG = "example: unitlm pipeline --budget small && unitlm report runs/small"
 
@@ -112,10 +107,8 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
         "sft": build("sft", SFTConfig, output_dir=str(run / "sft_round1_model")),
         "sft_forms": build("sft_forms", SFTConfig, output_dir=str(run / "sft_forms_model"),
                            init_adapter=str(run / "sft_round1_model"), train_file="forms"),
-        "sft_letters": build("sft_letters", SFTConfig, output_dir=str(run / "sft_letters_model"),
+        "sft_letters": build("sft_letters", SFTConfig, output_dir=str(run / "sft_model"),
                              init_adapter=str(run / "sft_forms_model"), train_file="letters"),
-        "sft_more": build("sft_more", SFTConfig, output_dir=str(run / "sft_model"),
-                          init_adapter=str(run / "sft_letters_model"), train_file="more"),
         "rft_gold": build("rft_gold", RFTConfig, output_dir=str(run / "rft_gold_model"),
                           init_adapter=str(run / "sft_round1_model")),
         "datagen": build("datagen", DatagenConfig, out=str(run / "rft_data.json"),
@@ -124,10 +117,8 @@ def stage_configs(recipe: dict, run: Path, where: str = "recipe") -> dict:
                      init_adapter=str(run / "rft_gold_model"), train_file=str(run / "rft_data.json")),
         "rft_forms": build("rft_forms", RFTConfig, output_dir=str(run / "rft_forms_model"),
                            init_adapter=str(run / "rft_round1_model"), train_file="forms"),
-        "rft_letters": build("rft_letters", RFTConfig, output_dir=str(run / "rft_letters_model"),
+        "rft_letters": build("rft_letters", RFTConfig, output_dir=str(run / "rft_model"),
                              init_adapter=str(run / "rft_forms_model"), train_file="letters"),
-        "rft_more": build("rft_more", RFTConfig, output_dir=str(run / "rft_model"),
-                          init_adapter=str(run / "rft_letters_model"), train_file="more"),
     }
 
 
@@ -210,7 +201,7 @@ def _check_recipe(run: Path, name: str, recipe: dict) -> None:
 
 def _check_data(run: Path) -> None:
     """A run folder belongs to one set of splits: stages trained on other questions would be resumed as done.
-    The forms, letters and more splits are read by some stages alone (READ_BY), so while those are not done they
+    The forms and letters splits are read by some stages alone (READ_BY), so while those are not done they
     may change (a part added for them); the data stage then records the splits as they are now."""
     from .data import write_json_atomic
 

@@ -210,7 +210,8 @@ LATER_PARTNERS = {
 CONTRAST = ["watt hour", "kilowatt hour", "joule", "kilojoule", "British thermal unit", "megajoule", "kilocalorie"]
 SHORTHAND_CONTRAST = 0.25
 # A split of its own, `more`, drawn after the shorthand split so that every split before it stays byte for byte
-# as it was; the last round of each adapter trains on it (recipes/full.toml, [sft_more] and [rft_more]). MORE_NEW
+# as it was. No recipe trains on it yet: a last round on it taught the new units but cost the first ones
+# (docs/log.md, 2026-12-07); the shorthand split's units came without that cost in the first rounds. MORE_NEW
 # put a unit added after the shorthand split (units.MORE_UNITS: angles, forces, data rates, light years, dL,
 # MWh, rpm ...) on one side, beside a unit it is converted to most (MORE_PARTNERS) SHORTHAND_NEAR of the time;
 # MORE_CONTRAST of them instead ask a pair of the first units written like one of those ("MB" beside "MB/s",

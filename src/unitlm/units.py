@@ -215,7 +215,7 @@ MORE_UNITS = [
     _u("force", "newton", "newton", aliases="N"),
     _u("force", "kilonewton", "kilonewton", aliases="kN"),
     _u("force", "pound-force", "force_pound", "pounds-force", "lbf|pound force|pounds force"),
-    _u("force", "kilogram-force", "kilogram_force", "kilograms-force", "kgf|kilogram force|kilopond|kp"),
+    _u("force", "kilogram-force", "kilogram_force", "kilograms-force", "kgf|kilogram force"),
     _u("force", "dyne", "dyne", aliases="dyn"),
     _u("data rate", "bit per second", "bit/second", "bits per second", "bps|bit/s"),
     _u("data rate", "kilobit per second", "kilobit/second", "kilobits per second", "kbps|Kbps|kbit/s|Kb/s"),
