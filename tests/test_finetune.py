@@ -364,4 +364,10 @@ def test_replay_from_draws_from_several_splits_each_cut_to_its_first_pairs(tmp_p
     pool = {e[0] for e in Dataset("forms").data[:3]} | {e[0] for e in Dataset("letters").data[:5]}
     assert len(pairs) == 1 + 8 and {q for q, _ in pairs[1:]} == pool, "a pool smaller than `replay` is taken whole"
     with pytest.raises(ValueError, match="replay_from"):
-        finetune.replay_sources(" , ")
+        rft.RFTConfig(replay_from=" , ")
+
+
+def test_a_bad_replay_from_flag_is_one_line_before_training(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        finetune.main(rft.STAGE, ["train", "--replay-from", ",", "--replay", "3"])
+    assert exit_.value.code == 2 and "replay_from: name at least one split or file" in capsys.readouterr().err

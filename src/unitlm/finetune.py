@@ -72,6 +72,7 @@ class TrainConfig:
 
     def __post_init__(self):
         validate(self)
+        replay_sources(self.replay_from)  # a bad value fails here, before any training
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,9 @@ def replay_sources(text: str) -> list[tuple[str, int | None]]:
     """
     out = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        name, _, first = part.rpartition(":") if part.rpartition(":")[2].isdigit() else (part, "", "")
+        name, colon, first = part.rpartition(":")
+        if not (colon and name and first.isdigit()):  # no count: the whole split or file
+            name, first = part, ""
         out.append((name, int(first) if first else None))
     if not out:
         raise ValueError("replay_from: name at least one split or file")
@@ -537,6 +540,10 @@ def main(stage: Stage, argv=None):
     add_test_command(sub, stage.name, stage.model_dir)
     args = parser.parse_args(argv)
     if args.command == "train":
-        train(stage, from_flags(args, stage.config_class))
+        try:
+            config = from_flags(args, stage.config_class)
+        except ValueError as error:  # a value the flags' own checks cannot see (--replay-from)
+            train_parser.error(str(error))
+        train(stage, config)
     else:
         evaluate(stage, args.path, args.split, args.max_questions, args.model)
