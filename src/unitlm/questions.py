@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .options import checked
-from .units import (BY_NAME, LATER_UNITS, MORE_UNITS, SHORTHAND_UNITS, UNITS, Unit, convert, later_forms, number,
-                    reasoning)
+from .units import (ALL_UNITS, BY_NAME, LATER_UNITS, MORE_UNITS, SHORTHAND_UNITS, UNITS, Unit, convert, later_forms,
+                    number, reasoning)
 
 # How often people convert in each category, and how common each unit is in everyday use
 # (cooking, travel, weather, fitness, shopping, computing), on a 1-5 scale. These are
@@ -932,8 +932,6 @@ def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n
 def more_examples(seed: int, taken: set[str], n_new: int = MORE_NEW, n_later: int = MORE_LATER) -> list[Example]:
     """The `more` split (MORE_* above), part by part, each from a generator of its own; none of its questions in
     `taken`. Seen pairs only among the first units."""
-    from .units import ALL_UNITS
-
     rng = random.Random(f"more-{seed}")
     seen, out, k = set(taken), [], itertools.count()
     shared = split_pairs(seed)[0]
@@ -1156,13 +1154,13 @@ def main(argv=None):
                           help="questions of the letters split last, for RFT's last round: values the other splits "
                                "hardly hold, \"in a day\", as in the forms split (default: %(default)s)")
     generate.add_argument("--shorthand-parts", type=counts(SHORTHAND_PARTS), default=",".join(map(str, SHORTHAND_PARTS)),
-                          help="questions of the shorthand split's parts, for both last rounds, comma-separated: "
+                          help="questions of the shorthand split's parts, for both first rounds, comma-separated: "
                                "units added later (power, TiB, mcg ...), later forms and other cases (\"3c\", "
                                "\"KM\"), no verb (\"976 m km\"), values with commas, ounces beside liters, "
                                "said values, plain values (default: %(default)s)")
     generate.add_argument("--more-parts", type=counts(MORE_PARTS), default=",".join(map(str, MORE_PARTS)),
-                          help="questions of the more split's parts, for both last rounds, comma-separated: units "
-                               "added after the shorthand split (angles, forces, data rates, light years, dL ...) "
+                          help="questions of the more split's parts (no recipe trains on it yet), comma-separated: "
+                               "units added after the shorthand split (angles, forces, data rates, light years, dL ...) "
                                "or first units written like them, units of the shorthand split again (default: "
                                "%(default)s)")
     generate.add_argument("--n-eval", type=checked(int, {"at_least": 1}), default=1000,
