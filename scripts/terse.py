@@ -56,29 +56,27 @@ SHAPES = ["How many {a} is {n} {b}?", "What is {n} {b} in {a}?", "{n} {b} to {a}
 VALUES = [2, 3, 4, 5, 7, 8, 10, 12, 16, 25, 64, 100, 250, 512, 0.5, 1.5]
 
 
-def questions(category: str, seed: int = 1, later: bool = False, table: str | None = None) -> list[tuple[str, float]]:
+def questions(category: str, seed: int = 1, table: str | None = None) -> list[tuple[str, float]]:
     """(question, exact answer) for every ordered pair of the category's forms that name two different units
-    (`later`, or `table` "later" or "more": of LATER's or MORE's forms, pairs with a unit added then)."""
-    table = table or ("later" if later else None)
+    (`table` "later" or "more": of LATER's or MORE's forms, pairs with a unit added then)."""
     forms = {"later": LATER, "more": MORE, None: FORMS}[table]
     offset = {"later": 100, "more": 200, None: 0}[table] + list(forms).index(category)
     rng = random.Random(seed + offset)  # data: seed 1, as the data-size probe always drew
     forms = forms[category].split(",")
     added = {unit.name for unit in getattr(units, ADDED.get(table, ""), [])}
     largest = 1e16 if table == "more" else 1e10  # light years in km
-    later = table is not None
     out = []
     for a in forms:
         for b in forms:
             target, source = units.lookup(a, category), units.lookup(b, category)
-            if target is source or (later and not {target.name, source.name} & added):
+            if target is source or (table and not {target.name, source.name} & added):
                 continue
             n = rng.choice(VALUES)
             shape = rng.choice(SHAPES)
             if " " in b:  # "5 fl oz", not "5fl oz"
                 shape = shape.replace("{n}{b}", "{n} {b}")
             answer = units.convert(n, source, target)
-            if later and not 1e-3 <= abs(answer) < largest:  # "1.5 ms to fortnights": nobody asks
+            if table and not 1e-3 <= abs(answer) < largest:  # "1.5 ms to fortnights": nobody asks
                 continue
             out.append((shape.format(a=a, b=b, n=n), answer))
     return out

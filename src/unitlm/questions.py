@@ -722,11 +722,13 @@ def ambiguous_examples(rng: random.Random, per_reading: int) -> list[tuple[Examp
     return out
 
 
-def keep(out: list[Example], seen: set[str], end: int, draw) -> None:
-    """Append new, plausible examples of `draw()` to `out` until it holds `end`; `seen` gains their questions."""
+def keep(out: list[Example], seen: set[str], end: int, draw, fits=None) -> None:
+    """Append new examples of `draw()` that `fits` (default: `plausible`) to `out` until it holds `end`; `seen`
+    gains their questions."""
+    fits = fits or plausible
     while len(out) < end:
         example = draw()
-        if example.question not in seen and plausible(example):
+        if example.question not in seen and fits(example):
             seen.add(example.question)
             out.append(example)
 
@@ -855,6 +857,28 @@ def letters_more_examples(seed: int, n_focus: int, n_said: int, n_plain: int, ta
     return out
 
 
+def terse_example(rng: random.Random, k, source: Unit, target: Unit, **kwargs) -> Example:
+    """A question typed as into a search box: TERSE_TEMPLATES SHORTHAND_TERSE of the time, else the next of
+    TEMPLATES (`k` counts them), short forms and slips as the forms split writes them."""
+    template = rng.choice(TERSE_TEMPLATES) if rng.random() < SHORTHAND_TERSE else TEMPLATES[next(k) % len(TEMPLATES)]
+    return make_example(rng, source, target, template, short_share=FORMS_SHORT, slips=FORMS_SLIPS, **kwargs)
+
+
+def beside(rng: random.Random, unit: Unit, partners: dict, units: list[Unit], ask) -> Example:
+    """`ask(a, b)` on `unit` and, SHORTHAND_NEAR of the time, one of its `partners`, else another unit of its
+    category among `units`; either way round."""
+    near = [BY_NAME[name] for name in partners[unit.name]]
+    others = [u for u in units if u.category == unit.category and u is not unit]
+    other = rng.choice(near if rng.random() < SHORTHAND_NEAR else others)
+    return ask(*((unit, other) if rng.random() < 0.5 else (other, unit)))
+
+
+def lowered(example: Example, categories: set[str]) -> bool:
+    """Whether a question of one of `categories` is all in lower case, where that can name another unit ("mb" is
+    a megabit as often as a megabyte, "mbps" is not "MBps")."""
+    return example.category in categories and example.question == example.question.lower()
+
+
 def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n_forms: int = SHORTHAND_FORMS,
                        n_shapes: int = SHORTHAND_SHAPES, n_big: int = SHORTHAND_BIG,
                        n_ounces: int = SHORTHAND_OUNCES, n_said: int = SHORTHAND_SAID,
@@ -866,24 +890,17 @@ def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n
     shared = split_pairs(seed)[0]
     allowed = set(shared)
     common = common_pairs(allowed)
-    by_category = {}
-    for unit in SHORTHAND_UNITS:
-        by_category.setdefault(unit.category, []).append(unit)
 
     def ask(source, target, **kwargs) -> Example:
-        template = rng.choice(TERSE_TEMPLATES) if rng.random() < SHORTHAND_TERSE else TEMPLATES[next(k) % len(TEMPLATES)]
-        return make_example(rng, source, target, template, short_share=FORMS_SHORT, slips=FORMS_SLIPS, **kwargs)
+        return terse_example(rng, k, source, target, **kwargs)
 
     contrast = [pair for pair in shared if {pair[0].name, pair[1].name} & set(CONTRAST)]
 
     def new_unit():
         if rng.random() < SHORTHAND_CONTRAST:
             return ask(*rng.choice(contrast), typed=SHORTHAND_TYPED, later=SHORTHAND_NEW_LATER)
-        unit = rng.choice(LATER_UNITS)
-        near = [BY_NAME[name] for name in LATER_PARTNERS[unit.name]]
-        other = rng.choice(near if rng.random() < SHORTHAND_NEAR else [u for u in by_category[unit.category] if u is not unit])
-        return ask(*((unit, other) if rng.random() < 0.5 else (other, unit)), typed=SHORTHAND_TYPED,
-                   later=SHORTHAND_NEW_LATER)
+        return beside(rng, rng.choice(LATER_UNITS), LATER_PARTNERS, SHORTHAND_UNITS,
+                      lambda a, b: ask(a, b, typed=SHORTHAND_TYPED, later=SHORTHAND_NEW_LATER))
 
     written_later = [pair for pair in shared if any(later_forms(u) or case_forms(u) for u in pair)]
     named_later = [pair for pair in written_later if any(later_forms(u) for u in pair)]  # "3c", "tbs", "mtrs"
@@ -909,16 +926,8 @@ def shorthand_examples(seed: int, taken: set[str], n_new: int = SHORTHAND_NEW, n
     def ounce():
         return ask(*rng.choice(ounces), context=1.0, typed=SHORTHAND_TYPED, later=SHORTHAND_NEW_LATER)
 
-    def kept(draw):
-        def checked():
-            while True:
-                example = draw()
-                if example.category != "data" or example.question != example.question.lower():
-                    return example
-        return checked
-
     for n, draw in ((n_new, new_unit), (n_forms, later_form), (n_shapes, shape), (n_big, big), (n_ounces, ounce)):
-        keep(out, seen, len(out) + n, kept(draw))
+        keep(out, seen, len(out) + n, draw, lambda e: plausible(e) and not lowered(e, {"data"}))
     no_data = [pair for pair in shared if pair[0].category != "data"]
     no_data_common = common_pairs(set(no_data))
     keep(out, seen, len(out) + n_said, said_question(random.Random(f"shorthand-said-{seed}"), no_data, no_data_common,
@@ -935,41 +944,28 @@ def more_examples(seed: int, taken: set[str], n_new: int = MORE_NEW, n_later: in
     rng = random.Random(f"more-{seed}")
     seen, out, k = set(taken), [], itertools.count()
     shared = split_pairs(seed)[0]
-    by_category = {}
-    for unit in ALL_UNITS:
-        by_category.setdefault(unit.category, []).append(unit)
     looks_alike = {"data", "mass", "temperature", "energy"}  # the first categories the new units are written like
     contrast = [pair for pair in shared if pair[0].category in looks_alike]
     watts = [(a, b) for a in LATER_UNITS for b in LATER_UNITS if a.category == b.category == "power" and a is not b]
 
     def ask(source, target) -> Example:
-        template = rng.choice(TERSE_TEMPLATES) if rng.random() < SHORTHAND_TERSE else TEMPLATES[next(k) % len(TEMPLATES)]
-        return make_example(rng, source, target, template, short_share=FORMS_SHORT, slips=FORMS_SLIPS,
-                            typed=SHORTHAND_TYPED)
-
-    def beside(unit: Unit, partners: dict) -> Example:
-        near = [BY_NAME[name] for name in partners[unit.name]]
-        other = rng.choice(near if rng.random() < SHORTHAND_NEAR else [u for u in by_category[unit.category] if u is not unit])
-        return ask(*((unit, other) if rng.random() < 0.5 else (other, unit)))
+        return terse_example(rng, k, source, target, typed=SHORTHAND_TYPED)
 
     def new_unit():
         if rng.random() < MORE_CONTRAST:
             return ask(*rng.choice(contrast if rng.random() < 0.8 else watts))
-        return beside(rng.choice(MORE_UNITS), MORE_PARTNERS)
+        return beside(rng, rng.choice(MORE_UNITS), MORE_PARTNERS, ALL_UNITS, ask)
 
     def later_unit():
         unit = BY_NAME["micrometer"] if rng.random() < MORE_MICRO else rng.choice(LATER_UNITS)
-        return beside(unit, LATER_PARTNERS)
+        return beside(rng, unit, LATER_PARTNERS, ALL_UNITS, ask)
+
+    def fits(e: Example) -> bool:  # `plausible`, answers up to MORE_LARGEST, not lowered in MORE_CASED
+        in_range = e.category == "temperature" or 0.01 <= abs(e.answer) < MORE_LARGEST
+        return in_range and not lowered(e, MORE_CASED)
 
     for n, draw in ((n_new, new_unit), (n_later, later_unit)):
-        end = len(out) + n
-        while len(out) < end:
-            example = draw()
-            lowered = example.category in MORE_CASED and example.question == example.question.lower()
-            in_range = example.category == "temperature" or 0.01 <= abs(example.answer) < MORE_LARGEST
-            if example.question not in seen and in_range and not lowered:
-                seen.add(example.question)
-                out.append(example)
+        keep(out, seen, len(out) + n, draw, fits)
     return out
 
 
