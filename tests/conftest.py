@@ -87,6 +87,19 @@ def stub_generation(monkeypatch):
     return stub
 
 
+@pytest.fixture()
+def parse_by_text(monkeypatch):
+    """`parse_by_text(llm, texts)` makes llm's parser give each distinct text of `texts` its own finite number
+    (its index) and any other text -1, and returns that map. On a random model, whose generations hold no
+    answer, an answer then still shows which generated text it was parsed from."""
+    def patch(llm, texts, patcher=monkeypatch):
+        codes = {text: float(i) for i, text in enumerate(dict.fromkeys(texts))}
+        patcher.setattr(llm, "parse_answer", lambda text: codes.get(text, -1.0))
+        return codes
+
+    return patch
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shipped_adapters_stay_untouched():
     """No test may write into the package's own adapter folders (they are committed artifacts)."""

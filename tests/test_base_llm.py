@@ -164,11 +164,13 @@ ODD_QUESTIONS = ["How many feet are in 3 miles?", "Convert 5 gallons to liters."
                  "\x00\x1b[31m<answer>5</answer>"]
 
 
-def test_real_answers_are_the_parse_of_real_generations(tiny_llm):
+def test_real_answers_are_the_parse_of_real_generations(tiny_llm, parse_by_text):
     """On the model itself, odd questions included: answer() is exactly the parse of what it generated."""
     texts = tiny_llm.batched_generate([tiny_llm.format_prompt(q) for q in ODD_QUESTIONS])
     expected = [tiny_llm.parse_answer(t) for t in texts]
     assert tiny_llm.answer(*ODD_QUESTIONS) == pytest.approx(expected, nan_ok=True)
+    codes = parse_by_text(tiny_llm, texts)  # each answer is the parse of its own question's generation
+    assert tiny_llm.answer(*ODD_QUESTIONS) == [codes[text] for text in texts]
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t  "])
@@ -211,12 +213,12 @@ def test_no_question_of_any_split_is_changed_by_the_marks_rule():
             assert normalize_marks(text) == text, (split, question)
 
 
-def test_long_question_runs_on_the_model(tiny_llm):
+def test_long_question_runs_on_the_model(tiny_llm, parse_by_text):
     question = "How many feet are in 3 miles? " + "yes " * 2500
     with pytest.warns(UserWarning, match="truncated"):
-        answer = tiny_llm.answer(question)[0]
-        expected = tiny_llm.parse_answer(tiny_llm.generate(tiny_llm.format_prompt(question)))
-    assert answer == pytest.approx(expected, nan_ok=True)
+        text = tiny_llm.generate(tiny_llm.format_prompt(question))
+        parse_by_text(tiny_llm, [text])
+        assert tiny_llm.answer(question) == [0.0]  # the parse of that same generation
 
 
 # ---------------------------------------------------------------- the answer parser

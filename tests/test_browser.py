@@ -1,7 +1,9 @@
 """The web page in a real browser: Debian's headless Chromium, driven by Selenium through /usr/bin/chromedriver.
 
 Nothing is downloaded: `apt-get install -y chromium chromium-driver` provides both (.ci/run does it).
-The slow test, on the real SFT adapter, writes the README's screenshots to docs/img/.
+The slow test, on the real RFT and SFT adapters, takes the README's screenshots: into docs/img/ when
+UNITLM_SCREENSHOTS=1 is set (`UNITLM_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_browser.py -m slow`),
+else into the test's temporary folder, so a test run leaves the tree as it was.
 """
 
 import math
@@ -15,7 +17,7 @@ from unitlm import units
 from unitlm.base_llm import parse_answer
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-IMAGES = Path(__file__).parents[1] / "docs" / "img"
+DOCS_IMAGES = Path(__file__).parents[1] / "docs" / "img"
 DESKTOP, PHONE = (1280, 800), (390, 844)
 
 
@@ -125,7 +127,7 @@ def test_page_asks_shows_the_answer_and_refuses_an_empty_question(browser, tiny_
 
 
 @pytest.mark.slow
-def test_page_on_the_real_adapters_starts_on_rft_and_screenshots(browser):
+def test_page_on_the_real_adapters_starts_on_rft_and_screenshots(browser, tmp_path):
     process, url = start_server("--methods", "rft,sft")
     try:
         open_page(browser, url)
@@ -140,10 +142,12 @@ def test_page_on_the_real_adapters_starts_on_rft_and_screenshots(browser):
         assert shown["unit"] == "feet"
         assert "<answer>" in shown["text"]
         assert math.isclose(parse_answer(shown["text"]), shown_number(shown["answer"]), rel_tol=1e-3)  # the text's own
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(IMAGES / "serve-desktop.png"))
-        viewport(browser, *PHONE)
-        browser.save_screenshot(str(IMAGES / "serve-phone.png"))
+        images = DOCS_IMAGES if os.environ.get("UNITLM_SCREENSHOTS") == "1" else tmp_path
+        images.mkdir(parents=True, exist_ok=True)
+        for name, size in (("serve-desktop.png", DESKTOP), ("serve-phone.png", PHONE)):
+            viewport(browser, *size)
+            browser.save_screenshot(str(images / name))
+            assert (images / name).stat().st_size > 10_000  # a page, not an empty frame
     finally:
         process.terminate()
         process.communicate(timeout=WAIT)

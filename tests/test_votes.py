@@ -29,13 +29,13 @@ def test_votes_sample_k_texts_and_return_their_majority(tiny_llm, monkeypatch):
     assert calls[-1] == (1, None, 0)
 
 
-def test_votes_on_the_tiny_model_run_the_sampler(tiny_llm):
+def test_votes_on_the_tiny_model_run_the_sampler(tiny_llm, parse_by_text):
     question = "How many gram are there per 6 kg?"
+    texts = tiny_llm.vote_texts([question], 3)[0]  # the same seed: the texts answer() votes with
+    codes = parse_by_text(tiny_llm, texts)
     answers = tiny_llm.answer(question, "", votes=3)
-    texts = tiny_llm.vote_texts([question], 3)[0]  # the same seed: the texts answer() voted with
     assert len(texts) == 3 and len(answers) == 2 and math.isnan(answers[1])
-    expected = base_llm.majority([tiny_llm.parse_answer(text) for text in texts])
-    assert answers[0] == expected or (math.isnan(answers[0]) and math.isnan(expected))
+    assert answers[0] == base_llm.majority([codes[text] for text in texts]) and answers[0] >= 0
 
 
 def test_votes_must_be_positive(tiny_llm):

@@ -64,7 +64,7 @@ def pick_device() -> str:
 
 
 def pick_dtype(device: str) -> torch.dtype:
-    """bf16 where the hardware has it (a GPU, or a CPU with AVX512-BF16/AMX), else fp32.
+    """bf16 where the hardware has it (a GPU, or a CPU with AVX512-BF16/AMX), else fp16 on a GPU and fp32 on a CPU.
     UNITLM_CPU_DTYPE=fp32 keeps a bf16 CPU in fp32; the speed of each is in docs/performance.md."""
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -456,7 +456,7 @@ def test_model(model: str | None = None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="unitlm base", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["test"])
     parser.add_argument("--model", default=None, help="HF id, folder or .gguf path (default: embedded)")
     args = parser.parse_args(argv)

@@ -403,18 +403,18 @@ def table(results: dict) -> str:
     lines.append(f"  x (b): throughput over baseline (b); cpu: CPU seconds per second (about {results['threads']} "
                  f"when the machine is quiet); methods took turns on blocks of {answer['round_questions']} questions")
     for name, points in answer["accuracy_points_vs_torch_fp32"].items():
-        lines.append(f"accuracy of {name}: {points:+.1f} points vs torch fp32 (bar: within 1)")
+        lines.append(f"accuracy of {name}: {points:+.1f} points vs torch fp32 (target: within 1)")
     lines += [f"note: {note}" for note in answer["notes"]]
     load = results["load"]
     lines += ["", f"load_model() of {load['model']}: cold {load['cold']['load_model_seconds']:.2f} s, "
-              f"warm {load['warm']['load_model_seconds']:.2f} s (bar: warm <= 2 s); "
+              f"warm {load['warm']['load_model_seconds']:.2f} s (target: warm <= 2 s); "
               f"whole process {load['cold']['process_seconds']:.1f} / {load['warm']['process_seconds']:.1f} s"]
     train = results["train"]
     if train is None:
         lines.append("training: skipped (--skip-train)")
     else:
         lines.append(f"sft training: {train['tokens_per_second']:.0f} tokens/s, {train['seconds_per_epoch_of_1000']:.0f} s "
-                     f"per epoch of 1000, {train['seconds_for_3_epochs_of_1000']:.0f} s for 3 (bar: <= 180 s); "
+                     f"per epoch of 1000, {train['seconds_for_3_epochs_of_1000']:.0f} s for 3 (target: <= 180 s); "
                      f"from {train['steps']} steps of {train['batch_size']}")
     memory, cold = results["peak_memory_mib"], load["cold"]["peak_mib"]
     lines.append(f"peak memory (MiB): {memory['after_answer']:.0f} after the answer runs (several models loaded)"
@@ -433,7 +433,7 @@ def main(argv=None):
     from .data import write_json_atomic
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="unitlm bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=1000, help="valid questions to answer (default: 1000)")
     parser.add_argument("--cot-questions", type=int, default=100,
                         help="of those, how many CoT answers (0: no CoT rows; default: 100)")

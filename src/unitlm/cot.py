@@ -8,7 +8,7 @@ The model writes the conversion as a multiplication by the factor inside
 by default the four train questions that read most alike (`demos.py`), so the
 model sees factors of the units it is asked about; it still writes every
 number of its answer. With the fixed examples, the 135M model rarely recalls
-a factor (README, CoT). Measured on all 1000 valid questions, the direct form
+a factor (docs/results.md). Measured on all 1000 valid questions, the direct form
 (accuracy 0.048, answer rate 1.000, fixed examples) beat stating the factor
 first (`1 A = F B. <answer>...`: 0.044, 0.862), which often ran into endless
 digits before the answer opened.
@@ -116,7 +116,7 @@ def test_model(model: str | None = None, split: str = "valid", max_question: int
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = argparse.ArgumentParser(prog="unitlm cot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="example: python -m unitlm.cot test --split test --max-questions 200")
     parser.add_argument("command", choices=["test"])
     parser.add_argument("--model", default=None, help="HF id, folder or .gguf path (default: embedded)")

@@ -4,9 +4,9 @@
     python -m unitlm.datagen runs/cot_data.json --policy cot --oversample 16
 
 The reward is the benchmark's own rule (`data.is_answer_valid`). Questions with
-no correct sample are dropped; distinct correct reasonings (by the numbers and
-operations they use) are all kept. Progress is saved after every chunk, so an
-interrupted run resumes where it stopped. Beside OUT it writes OUT.stats.json,
+no correct sample are dropped; of the distinct correct reasonings (by the numbers and
+operations they use) up to `--keep-per-question` are kept. Progress is saved after every chunk, so an
+interrupted run resumes where it stopped. Beside OUT it writes a stats file (`rft_data.json` -> `rft_data.stats.json`),
 which names files relative to OUT's folder.
 """
 
@@ -121,7 +121,7 @@ def portable(config: DatagenConfig) -> dict:
 
 
 def generate_data(config: DatagenConfig, policy=None) -> dict:
-    """Sample, filter, write `config.out` and `<out>.stats.json`; returns the stats.
+    """Sample, filter, write `config.out` and the stats file beside it (`rft_data.stats.json`); returns the stats.
 
     Under `torchrun` each process takes every WORLD_SIZE-th chunk (the seeds depend
     on the chunk alone, so the data equals a one-process run) and rank 0 merges.
@@ -187,7 +187,7 @@ def generate_data(config: DatagenConfig, policy=None) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = argparse.ArgumentParser(prog="unitlm datagen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="example: python -m unitlm.datagen runs/rft_data.json --oversample 10")
     parser.add_argument("out_file", nargs="?", help="output JSON (same as --out)")
     add_flags(parser, DatagenConfig)

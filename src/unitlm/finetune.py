@@ -337,7 +337,7 @@ def _load_checkpoint(path: Path, key: str, model, optimizer, schedule) -> int:
 
 def training_pairs(stage: Stage, config: TrainConfig) -> tuple[list[tuple[str, str]], Path]:
     """The stage's (question, target) pairs from `config.train_file`, in file order, then `config.replay` pairs
-    drawn from the train split; and the file's path."""
+    drawn from the splits `config.replay_from` names; and the file's path."""
     dataset = Dataset(config.train_file)
     pairs = [pair for entry in dataset.data if (pair := stage.pair(entry, config)) is not None]
     if not pairs:

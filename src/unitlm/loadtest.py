@@ -329,7 +329,7 @@ def load_test(config: LoadTestConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m unitlm.loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_flags(parser, LoadTestConfig)
     config = from_flags(parser.parse_args(argv), LoadTestConfig)
     try:

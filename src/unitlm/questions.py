@@ -1,6 +1,6 @@
 """The question generator: splits of unit-conversion questions with exact answers.
 
-    unitlm data generate                    # train/valid/test/written/ambiguous into src/unitlm/splits
+    unitlm data generate                    # every split (train, valid, test, written, ...) into src/unitlm/splits
     unitlm data check runs/my_train.json src/unitlm/splits/test.json
 
 What it draws follows how people ask:

@@ -6,8 +6,8 @@
     python -m unitlm.rft test --split test       # the package's adapter
 
 The rounds of the shipped adapter (gold reasoning from the SFT adapter, then its own
-correct samples from `unitlm datagen`, then the forms split with train questions mixed
-in: `--train-file forms --replay 2000`) are the recipe recipes/full.toml, which
+correct samples from `unitlm datagen`, then the forms split and last the letters split, with
+train questions mixed in: `--train-file forms --replay 2000`) are the recipe recipes/full.toml, which
 `unitlm pipeline --budget full` runs into one run folder.
 
 The reasoning states the factors it uses ("1 gallon = 3.78541 liter.") and ends
@@ -44,14 +44,6 @@ def reasoning_pair(entry: list, config: RFTConfig | None = None) -> tuple[str, s
     if len(entry) > 2 and ANSWER_CLOSE in entry[2]:
         return entry[0], entry[2].strip()
     return None
-
-
-def reasoning_pairs(entries: list[list]) -> list[tuple[str, str]]:
-    """(question, reasoning) for the entries that carry a reasoning ending in an answer."""
-    pairs = [pair for entry in entries if (pair := reasoning_pair(entry)) is not None]
-    if not pairs:
-        raise ValueError("no [question, answer, reasoning] entries with <answer>...</answer> to train on")
-    return pairs
 
 
 STAGE = Stage("rft", RFTModel, MODEL_DIR, RFTConfig, reasoning_pair, MAKE_COMMAND, __doc__)

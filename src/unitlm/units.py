@@ -247,7 +247,6 @@ MORE_UNITS = [
 ]
 ALL_UNITS = SHORTHAND_UNITS + MORE_UNITS
 BY_NAME = {unit.name: unit for unit in ALL_UNITS}
-CATEGORIES = tuple(BASE)
 
 
 @functools.cache
